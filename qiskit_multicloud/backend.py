@@ -1,0 +1,219 @@
+"""``MultiCloudBackend``: the shared ``BackendV2`` (validate -> translate -> submit -> job).
+
+Each vendor subclasses it only to name its adapter class, so ``_default_options`` (a
+classmethod in Qiskit) can include the vendor's own run options.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import BackendV2, Options
+from qiskit.transpiler import Target
+
+from .exceptions import (
+    MultiCloudError,
+    SubmissionUncertainError,
+    VendorAPIError,
+    VendorConnectionError,
+)
+from .job import MultiCloudJob
+from .jobstore import JobStore
+from .options import BASE_OPTIONS, OptionSpec, build_options, resolve_run_options
+from .target import build_target
+from .types import CircuitLayout, DeviceSpec
+from .validation import validate_circuits
+from .vendors.base import VendorAdapter
+
+if TYPE_CHECKING:
+    from .provider import MultiCloudProvider
+
+log = logging.getLogger(__name__)
+
+
+def _uncertain(exc: VendorAPIError) -> bool:
+    """True if a failed submit may still have created a job on the vendor's side."""
+    if isinstance(exc, VendorConnectionError):
+        return True
+    return exc.status is not None and exc.status >= 500 and exc.status != 503
+
+
+class MultiCloudBackend(BackendV2):
+    """A device of one vendor, as a Qiskit ``BackendV2``.
+
+    Args:
+        adapter: the vendor adapter holding the account's transport.
+        device: the device description the Target is built from.
+        provider: the provider that listed it.
+        job_store: where submissions are recorded (``None`` = do not record).
+    """
+
+    #: Vendor-specific run options, set by each vendor's subclass.
+    vendor_options: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init__(
+        self,
+        adapter: VendorAdapter,
+        device: DeviceSpec,
+        provider: MultiCloudProvider | None = None,
+        job_store: JobStore | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            provider=provider,
+            name=device.device_id,
+            description=device.description or f"{adapter.display_name} {device.device_id}",
+            backend_version=device.version or "1",
+        )
+        self.adapter = adapter
+        self.device = device
+        self.job_store = job_store
+        self._sleep = sleep
+        self._target: Target | None = None
+        if device.max_shots:
+            self.options.set_validator("shots", (1, device.max_shots))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}('{self.name}') vendor={self.vendor!r}>"
+
+    @classmethod
+    def _default_options(cls) -> Options:
+        return build_options(cls.option_specs())
+
+    @classmethod
+    def option_specs(cls) -> tuple[OptionSpec, ...]:
+        """Every run option this backend accepts, shared ones first."""
+        return BASE_OPTIONS + cls.vendor_options
+
+    @property
+    def vendor(self) -> str:
+        """Vendor key, e.g. ``"oqc"``."""
+        return self.adapter.vendor
+
+    @property
+    def target(self) -> Target:
+        """The device's Target, built on first use from the vendor's device information."""
+        if self._target is None:
+            self._target = build_target(self.device)
+        return self._target
+
+    @property
+    def max_circuits(self) -> int | None:
+        """Circuits per vendor job; larger runs are split into several vendor jobs."""
+        return self.device.max_circuits
+
+    @property
+    def online(self) -> bool:
+        """Whether the vendor reported the device as available."""
+        return self.device.online
+
+    @property
+    def queue_length(self) -> int | None:
+        """Jobs waiting on the device, where the vendor reports it."""
+        return self.device.queue_length
+
+    def refresh(self) -> None:
+        """Re-read the device (calibration, status) and rebuild the Target on next use."""
+        self.device = self.adapter.refresh_device(self.device)
+        self._target = None
+
+    # -- running --------------------------------------------------------------------------
+
+    def _prepare(
+        self, run_input: QuantumCircuit | Sequence[QuantumCircuit], options: dict[str, Any]
+    ) -> tuple[list[QuantumCircuit], dict[str, Any]]:
+        circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
+        resolved = resolve_run_options(
+            self.option_specs(), self.options, options, max_shots=self.device.max_shots
+        )
+        validate_circuits(circuits, self.target, self.name)
+        self.adapter.validate(self.device, circuits, resolved)
+        return circuits, resolved
+
+    def build_payload(
+        self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
+    ) -> Any:
+        """The exact vendor request body ``run()`` would send for these circuits (one chunk)."""
+        circuits, resolved = self._prepare(run_input, options)
+        return self.adapter.build_payload(self.device, circuits, resolved)
+
+    def run(
+        self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
+    ) -> MultiCloudJob:
+        """Validate, translate and submit circuits; return the job without waiting.
+
+        Args:
+            run_input: a circuit or a list of circuits, transpiled for this backend.
+            options: run options (``shots``, ``memory``, vendor-specific ones, ...).
+
+        Raises:
+            CircuitValidationError: a circuit or option cannot run here (nothing was sent).
+            SubmissionUncertainError: the submit may have reached the vendor without an
+                answer; it is recorded in the job store and not repeated.
+            VendorAPIError: the vendor refused the submission.
+        """
+        circuits, resolved = self._prepare(run_input, options)
+        layouts = [CircuitLayout.from_circuit(c) for c in circuits]
+        size = self.max_circuits or len(circuits)
+        chunks = [circuits[i : i + size] for i in range(0, len(circuits), size)]
+        record_id = None
+        if self.job_store is not None:
+            record_id = self.job_store.record_submission(
+                vendor=self.vendor,
+                backend=self.name,
+                circuits=circuits,
+                layouts=layouts,
+                options=resolved,
+            )
+        refs: list[str] = []
+        for chunk in chunks:
+            payload = self.adapter.build_payload(self.device, chunk, resolved)
+            try:
+                refs.append(self.adapter.submit(self.device, payload, resolved))
+            except VendorAPIError as exc:
+                self._submit_failed(record_id, exc, refs)
+                raise
+        sizes = [len(chunk) for chunk in chunks]
+        job = MultiCloudJob(self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep)
+        if self.job_store is not None and record_id is not None:
+            self.job_store.mark_submitted(record_id, refs, sizes, job.job_id())
+        log.info("%s: submitted job %s (%d circuit(s))", self.vendor, job.job_id(), len(circuits))
+        return job
+
+    def _submit_failed(self, record_id: str | None, exc: VendorAPIError, refs: list[str]) -> None:
+        already = f"; chunks already submitted: {refs}" if refs else ""
+        if _uncertain(exc):
+            if self.job_store is not None and record_id is not None:
+                self.job_store.mark_uncertain(record_id, str(exc), refs)
+            raise SubmissionUncertainError(
+                f"{self.vendor}: the submit to {self.name} may have reached the vendor but no "
+                f"job id came back ({exc}). It was NOT retried, to avoid a duplicate paid job. "
+                f"Check the vendor's job list before submitting again (local record "
+                f"{record_id}){already}",
+                vendor=self.vendor,
+                record_id=record_id,
+            ) from exc
+        if self.job_store is not None and record_id is not None:
+            self.job_store.mark_failed(record_id, str(exc))
+
+    def job_from_refs(
+        self,
+        chunk_refs: Sequence[str],
+        chunk_sizes: Sequence[int],
+        layouts: Sequence[CircuitLayout],
+        options: dict[str, Any],
+        record_id: str | None = None,
+    ) -> MultiCloudJob:
+        """Rebuild a job handle from stored references (used by ``retrieve_job``)."""
+        if not chunk_refs:
+            raise MultiCloudError("job has no vendor references (it was never submitted)")
+        merged = {spec.name: spec.default for spec in self.option_specs()} | dict(options)
+        return MultiCloudJob(
+            self, chunk_refs, chunk_sizes, layouts, merged, record_id=record_id, sleep=self._sleep
+        )
+

@@ -1,0 +1,206 @@
+"""Job table and lifecycle shared by every emulator.
+
+A job's phase is derived from an injectable clock: QUEUED for ``queue_delay`` seconds after
+submission, RUNNING for ``run_time`` more, then DONE (simulated lazily on first read) unless
+cancelled or failed. Tests use :class:`ManualClock` and never sleep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qiskit.circuit import QuantumCircuit
+
+from .simulator import SimOutcome, Simulator
+
+
+class JobPhase(enum.Enum):
+    """Vendor-neutral lifecycle of an emulated job; each emulator maps it to its words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        """True for DONE, FAILED and CANCELLED."""
+        return self in (JobPhase.DONE, JobPhase.FAILED, JobPhase.CANCELLED)
+
+
+class ManualClock:
+    """A clock that only moves when told (``clock.advance(5)``)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@dataclasses.dataclass
+class EmulatedJob:
+    """One job held by an emulator.
+
+    ``circuits`` are what the simulator runs; ``meta`` keeps whatever the vendor protocol
+    needs to echo back (names, tags, raw payloads, ...).
+    """
+
+    job_id: str
+    device_id: str
+    circuits: list[QuantumCircuit]
+    shots: int
+    created: float
+    queue_delay: float
+    run_time: float
+    owner: str = ""
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    failure: str | None = None
+    cancelled_at: float | None = None
+    ended_at: float | None = None
+    outcomes: list[SimOutcome] | None = None
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def timed_phase(self, now: float) -> JobPhase:
+        """Phase from the clock alone (ignores whether simulation succeeded)."""
+        if self.cancelled_at is not None:
+            return JobPhase.CANCELLED
+        if now < self.created + self.queue_delay:
+            return JobPhase.QUEUED
+        if now < self.created + self.queue_delay + self.run_time:
+            return JobPhase.RUNNING
+        return JobPhase.FAILED if self.failure else JobPhase.DONE
+
+    @property
+    def started_at(self) -> float:
+        """When the job left the queue."""
+        return self.created + self.queue_delay
+
+
+class JobTable:
+    """Thread-safe store of emulated jobs with clock-driven phases.
+
+    Args:
+        simulator: runs circuits when a job completes.
+        clock: time source (seconds).
+        queue_delay: default seconds a job stays QUEUED.
+        run_time: default seconds a job stays RUNNING.
+    """
+
+    def __init__(
+        self,
+        simulator: Simulator,
+        clock: Callable[[], float] = time.monotonic,
+        queue_delay: float = 0.0,
+        run_time: float = 0.0,
+    ) -> None:
+        self.simulator = simulator
+        self.clock = clock
+        self.queue_delay = queue_delay
+        self.run_time = run_time
+        self._jobs: dict[str, EmulatedJob] = {}
+        self._lock = threading.Lock()
+        #: Number of jobs ever created (fault tests compare it with client submissions).
+        self.created_count = 0
+
+    def add(
+        self,
+        device_id: str,
+        circuits: Sequence[QuantumCircuit],
+        shots: int,
+        *,
+        job_id: str | None = None,
+        owner: str = "",
+        meta: dict[str, Any] | None = None,
+        failure: str | None = None,
+    ) -> EmulatedJob:
+        """Register a submitted job (``failure`` makes it end FAILED with that message)."""
+        job = EmulatedJob(
+            job_id=job_id or str(uuid.uuid4()),
+            device_id=device_id,
+            circuits=list(circuits),
+            shots=shots,
+            created=self.clock(),
+            queue_delay=self.queue_delay,
+            run_time=self.run_time,
+            owner=owner,
+            meta=dict(meta or {}),
+            failure=failure,
+        )
+        with self._lock:
+            self._jobs[job.job_id] = job
+            self.created_count += 1
+        return job
+
+    def get(self, job_id: str) -> EmulatedJob | None:
+        """The job, or ``None`` if unknown."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def all(self) -> list[EmulatedJob]:
+        """Every job, oldest first."""
+        with self._lock:
+            return list(self._jobs.values())
+
+    def remove(self, job_id: str) -> bool:
+        """Forget a job; True if it existed."""
+        with self._lock:
+            return self._jobs.pop(job_id, None) is not None
+
+    def phase(self, job: EmulatedJob) -> JobPhase:
+        """Current phase; a job reaching DONE is simulated here, once."""
+        phase = job.timed_phase(self.clock())
+        if phase is JobPhase.DONE and job.outcomes is None:
+            with job.lock:
+                if job.outcomes is None and job.failure is None:
+                    try:
+                        job.outcomes = self.simulator.run(job.circuits, job.shots)
+                    except Exception as exc:  # the vendor would report a failed job
+                        job.failure = f"simulation failed: {exc}"
+            phase = job.timed_phase(self.clock())
+        if phase.final and job.ended_at is None:
+            job.ended_at = self.clock()
+        return phase
+
+    def cancel(self, job: EmulatedJob) -> bool:
+        """Cancel a job that is not final; True if it changed."""
+        if self.phase(job).final:
+            return False
+        job.cancelled_at = self.clock()
+        job.ended_at = job.cancelled_at
+        return True
+
+    def pending(self, device_id: str | None = None) -> int:
+        """Jobs queued (not yet running), optionally for one device."""
+        now = self.clock()
+        return sum(
+            1
+            for job in self.all()
+            if (device_id is None or job.device_id == device_id)
+            and job.timed_phase(now) is JobPhase.QUEUED
+        )
+
+    def queue_position(self, job: EmulatedJob) -> int | None:
+        """1-based position among queued jobs of the same device, None if not queued."""
+        now = self.clock()
+        if job.timed_phase(now) is not JobPhase.QUEUED:
+            return None
+        ahead = [
+            j
+            for j in self.all()
+            if j.device_id == job.device_id
+            and j.timed_phase(now) is JobPhase.QUEUED
+            and j.created <= job.created
+        ]
+        return len(ahead)

@@ -1,0 +1,143 @@
+"""The simulator behind every emulator (Qiskit Aer), plus QASM parsing and expectations.
+
+Outcomes are per-shot bitstrings in Qiskit order (clbit 0 rightmost, no spaces); each
+emulator converts them to its vendor's wire format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from qiskit import qasm2, qasm3
+from qiskit.circuit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp, Statevector
+
+
+@dataclasses.dataclass(frozen=True)
+class SimOutcome:
+    """Per-shot outcomes of one circuit, Qiskit order, all clbits, no spaces."""
+
+    memory: list[str]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Histogram of :attr:`memory`."""
+        return dict(Counter(self.memory))
+
+
+class Simulator:
+    """Runs circuits on Aer (noiseless unless given a noise model).
+
+    Args:
+        seed: seed for reproducible sampling; ``None`` for fresh randomness.
+        noise_model: an Aer noise model, e.g. built from the device's published errors.
+        max_qubits: larger circuits fail with a clear message (Aer's statevector limit).
+    """
+
+    def __init__(self, seed: int | None = None, noise_model: Any = None, max_qubits: int = 28):
+        self.seed = seed
+        self.noise_model = noise_model
+        self.max_qubits = max_qubits
+        self._backend: Any = None
+        self._lock = threading.Lock()
+
+    def _aer(self) -> Any:
+        with self._lock:
+            if self._backend is None:
+                from qiskit_aer import AerSimulator
+
+                self._backend = AerSimulator(noise_model=self.noise_model)
+            return self._backend
+
+    def run(self, circuits: Sequence[QuantumCircuit], shots: int) -> list[SimOutcome]:
+        """Sample every circuit ``shots`` times.
+
+        Raises:
+            ValueError: a circuit is too wide to simulate here.
+        """
+        for circuit in circuits:
+            active = _active_qubits(circuit)
+            if active > self.max_qubits:
+                raise ValueError(
+                    f"circuit {circuit.name!r} acts on {active} qubits; the emulator "
+                    f"simulates at most {self.max_qubits}"
+                )
+        compact = [_compact(c) for c in circuits]
+        options: dict[str, Any] = {"shots": shots, "memory": True}
+        if self.seed is not None:
+            options["seed_simulator"] = self.seed
+        result = self._aer().run(compact, **options).result()
+        outcomes = []
+        for index, circuit in enumerate(compact):
+            if circuit.num_clbits == 0:
+                outcomes.append(SimOutcome([""] * shots))
+                continue
+            memory = [m.replace(" ", "") for m in result.get_memory(index)]
+            outcomes.append(SimOutcome(memory))
+        return outcomes
+
+
+def _active_qubits(circuit: QuantumCircuit) -> int:
+    used = {q for inst in circuit.data for q in inst.qubits if inst.operation.name != "barrier"}
+    return len(used)
+
+
+def _compact(circuit: QuantumCircuit) -> QuantumCircuit:
+    """Drop idle qubits so a 5-qubit program on a 150-qubit device simulates as 5 qubits."""
+    used = sorted(
+        {circuit.find_bit(q).index for inst in circuit.data for q in inst.qubits},
+    )
+    if len(used) == circuit.num_qubits:
+        return circuit
+    mapping = {old: new for new, old in enumerate(used)}
+    compact = QuantumCircuit(len(used), name=circuit.name)
+    for creg in circuit.cregs:
+        compact.add_register(creg)
+    loose = [c for c in circuit.clbits if not circuit.find_bit(c).registers]
+    if loose:
+        compact.add_bits(loose)
+    for inst in circuit.data:
+        qubits = [compact.qubits[mapping[circuit.find_bit(q).index]] for q in inst.qubits]
+        compact.append(inst.operation, qubits, inst.clbits, copy=False)
+    return compact
+
+
+def parse_qasm(text: str) -> QuantumCircuit:
+    """Parse OpenQASM 2 or 3 (chosen by the version header).
+
+    Raises:
+        ValueError: the program does not parse; the message says where.
+    """
+    head = text.lstrip()[:40]
+    try:
+        if head.startswith("OPENQASM 3"):
+            return qasm3.loads(text)
+        return qasm2.loads(
+            text,
+            custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
+            strict=False,
+        )
+    except Exception as exc:
+        raise ValueError(f"cannot parse program: {exc}") from exc
+
+
+def expectation(circuit: QuantumCircuit, observable: SparsePauliOp) -> float:
+    """Exact expectation value of ``observable`` on the state ``circuit`` prepares.
+
+    Final measurements are removed first. Pauli labels follow Qiskit order (qubit 0
+    rightmost).
+    """
+    stripped = circuit.remove_final_measurements(inplace=False)
+    assert stripped is not None
+    width = max(stripped.num_qubits, observable.num_qubits)
+    if stripped.num_qubits < width:
+        stripped = QuantumCircuit(width).compose(stripped, qubits=range(stripped.num_qubits))
+    if observable.num_qubits < width:
+        observable = SparsePauliOp("I" * (width - observable.num_qubits)).tensor(observable)
+    value = Statevector(stripped).expectation_value(observable)
+    return float(np.real(value))

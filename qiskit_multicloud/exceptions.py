@@ -1,0 +1,134 @@
+"""Exceptions raised by qiskit-multicloud.
+
+Every error the package raises on purpose derives from :class:`MultiCloudError`, which is a
+:class:`~qiskit.exceptions.QiskitError`, so ``except QiskitError`` keeps working::
+
+    MultiCloudError(QiskitError)
+    ├── ConfigurationError               missing or malformed credentials / settings
+    ├── AuthenticationError              the vendor rejected the credentials (401/403)
+    ├── BackendNotFoundError             unknown or ambiguous backend name
+    │                                    (also a QiskitBackendNotFoundError)
+    ├── CircuitValidationError           circuit or run options cannot run on this backend;
+    │                                    raised before any request is sent
+    ├── VendorAPIError                   the vendor answered with an error, or an unreadable reply
+    │   ├── VendorConnectionError        no answer at all (refused, timed out, dropped)
+    │   └── MalformedResponseError       an answer we could not decode or did not expect
+    ├── SubmissionUncertainError         a submit may or may not have reached the vendor
+    ├── JobFailedError                   the job ended FAILED or CANCELLED (also a JobError)
+    └── JobTimeoutError                  waiting for a job ran out of time (also Qiskit's)
+
+    MultiCloudWarning(UserWarning)       e.g. an unknown run() option
+
+Foreign exceptions (``requests``, ``json``) are translated in exactly one place,
+:mod:`qiskit_multicloud.transport`, with ``raise ... from`` so the cause stays visible.
+"""
+
+from __future__ import annotations
+
+from qiskit.exceptions import QiskitError
+from qiskit.providers.exceptions import JobError, QiskitBackendNotFoundError
+from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
+
+
+class MultiCloudError(QiskitError):
+    """Base class of every error raised by qiskit-multicloud."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(MultiCloudError):
+    """Credentials or settings are missing or malformed."""
+
+
+class AuthenticationError(MultiCloudError):
+    """The vendor rejected our credentials (HTTP 401, or 403 on an account-wide check)."""
+
+    def __init__(self, message: str, *, vendor: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.status = status
+
+
+class BackendNotFoundError(MultiCloudError, QiskitBackendNotFoundError):
+    """No backend, or more than one, matches the requested name."""
+
+    def __init__(self, message: str, *, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class CircuitValidationError(MultiCloudError):
+    """A circuit or a run option cannot run on the chosen backend.
+
+    Raised before any HTTP request is made, so no job is created and nothing is billed.
+    """
+
+
+class VendorAPIError(MultiCloudError):
+    """The vendor answered with an error status, or the exchange failed.
+
+    Attributes:
+        vendor: vendor key, e.g. ``"oqc"``.
+        status: HTTP status, or ``None`` when no answer arrived.
+        vendor_message: the message the vendor put in its error body, if any.
+        request_id: the vendor's request/trace id header, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str,
+        status: int | None = None,
+        vendor_message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.status = status
+        self.vendor_message = vendor_message
+        self.request_id = request_id
+
+
+class VendorConnectionError(VendorAPIError):
+    """No usable answer: connection refused, timed out, or dropped mid-reply."""
+
+
+class MalformedResponseError(VendorAPIError):
+    """The vendor's reply could not be decoded or lacks a field the protocol promises."""
+
+
+class SubmissionUncertainError(MultiCloudError):
+    """A submit request may have reached the vendor, but no job id came back.
+
+    The request is never retried automatically, because that could create (and bill) a
+    second job. The local job store keeps a record with ``status='submission_uncertain'``;
+    check the vendor's job list before submitting again.
+    """
+
+    def __init__(self, message: str, *, vendor: str, record_id: str | None = None) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.record_id = record_id
+
+
+class JobFailedError(MultiCloudError, JobError):
+    """The vendor reports the job as failed or cancelled, so it has no results."""
+
+    def __init__(self, message: str, *, job_id: str, vendor_status: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.vendor_status = vendor_status
+
+
+class JobTimeoutError(MultiCloudError, QiskitJobTimeoutError):
+    """The job did not reach a final state within the requested timeout."""
+
+
+class MultiCloudWarning(UserWarning):
+    """Something was ignored or adjusted; the run continues."""

@@ -1,0 +1,244 @@
+"""The one job/polling engine, shared by every vendor.
+
+A :class:`MultiCloudJob` covers the circuits of one ``run()`` call. Large runs may be split
+into several vendor jobs ("chunks"); the job id is then the chunk references joined by ``;``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qiskit.providers import JobStatus, JobV1
+from qiskit.result import Result
+
+from .exceptions import JobFailedError, JobTimeoutError, MultiCloudError
+from .results import build_result, counts_to_memory
+from .types import CircuitCounts, CircuitLayout, VendorJobStatus
+
+if TYPE_CHECKING:
+    from .backend import MultiCloudBackend
+
+FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
+_PROGRESS = [
+    JobStatus.INITIALIZING,
+    JobStatus.QUEUED,
+    JobStatus.VALIDATING,
+    JobStatus.RUNNING,
+    JobStatus.DONE,
+]
+CHUNK_SEPARATOR = ";"
+
+
+def aggregate_status(statuses: Sequence[JobStatus]) -> JobStatus:
+    """Combine chunk statuses: any ERROR > any CANCELLED > all DONE > least advanced."""
+    if JobStatus.ERROR in statuses:
+        return JobStatus.ERROR
+    if JobStatus.CANCELLED in statuses:
+        return JobStatus.CANCELLED
+    return min(statuses, key=_PROGRESS.index)
+
+
+class PollSchedule:
+    """Adaptive backoff: start at ``first``, grow by ``factor`` per poll, never above ``cap``.
+
+    Short jobs return fast; long jobs cost few requests.
+    """
+
+    def __init__(self, first: float, cap: float, factor: float = 1.5) -> None:
+        self.interval = max(first, 0.0)
+        self.cap = max(cap, self.interval)
+        self.factor = factor
+
+    def next(self) -> float:
+        """The wait before the next poll."""
+        wait = self.interval
+        self.interval = min(self.cap, max(self.interval * self.factor, 0.01))
+        return wait
+
+
+class MultiCloudJob(JobV1):
+    """A job on a qiskit-multicloud backend.
+
+    Args:
+        backend: the backend that ran it.
+        chunk_refs: vendor job reference of each chunk, in circuit order.
+        chunk_sizes: number of circuits in each chunk.
+        layouts: one per circuit, for building the Result.
+        options: the resolved run options.
+        record_id: the local job-store record, if any.
+    """
+
+    def __init__(
+        self,
+        backend: MultiCloudBackend,
+        chunk_refs: Sequence[str],
+        chunk_sizes: Sequence[int],
+        layouts: Sequence[CircuitLayout],
+        options: dict[str, Any],
+        *,
+        record_id: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(backend, CHUNK_SEPARATOR.join(chunk_refs))
+        if len(chunk_refs) != len(chunk_sizes) or sum(chunk_sizes) != len(layouts):
+            raise MultiCloudError(
+                f"job {self.job_id()}: {len(chunk_refs)} chunk(s) of sizes {list(chunk_sizes)} "
+                f"do not cover {len(layouts)} circuit(s)"
+            )
+        self.chunk_refs = list(chunk_refs)
+        self.chunk_sizes = list(chunk_sizes)
+        self.layouts = list(layouts)
+        self.run_options = dict(options)
+        self.record_id = record_id
+        self._adapter = backend.adapter
+        self._sleep = sleep
+        self._clock = clock
+        self._chunk_status: list[VendorJobStatus | None] = [None] * len(chunk_refs)
+        self._result: Result | None = None
+        self.poll_count = 0
+
+    # -- JobV1 ----------------------------------------------------------------------------
+
+    def submit(self) -> None:
+        """Jobs are submitted by ``backend.run()``; calling this again is an error."""
+        raise MultiCloudError(f"job {self.job_id()} was already submitted by backend.run()")
+
+    def status(self) -> JobStatus:
+        """Ask the vendor for the current status (final chunks are not asked again)."""
+        for index, ref in enumerate(self.chunk_refs):
+            known = self._chunk_status[index]
+            if known is None or known.status not in FINAL:
+                self.poll_count += 1
+                self._chunk_status[index] = self._adapter.status(ref)
+        status = aggregate_status([s.status for s in self._chunk_status if s is not None])
+        self._record_status(status)
+        return status
+
+    @property
+    def vendor_status(self) -> list[VendorJobStatus | None]:
+        """The vendor's own status of each chunk, as last polled."""
+        return list(self._chunk_status)
+
+    @property
+    def queue_position(self) -> int | None:
+        """Queue position reported by the vendor, where it reports one."""
+        positions = [s.queue_position for s in self._chunk_status if s and s.queue_position]
+        return min(positions) if positions else None
+
+    def wait_for_final_state(
+        self,
+        timeout: float | None = None,
+        wait: float | None = None,
+        callback: Callable[[str, JobStatus, MultiCloudJob], None] | None = None,
+    ) -> JobStatus:
+        """Poll with adaptive backoff until DONE, ERROR or CANCELLED.
+
+        Args:
+            timeout: seconds before :class:`JobTimeoutError`; ``None`` uses the ``timeout``
+                run option (itself ``None`` = wait forever).
+            wait: first poll interval; defaults to the ``poll_interval`` option.
+            callback: called after each poll with (job id, status, job).
+
+        Raises:
+            JobTimeoutError: the job was not final within ``timeout`` seconds.
+        """
+        timeout = self.run_options.get("timeout") if timeout is None else timeout
+        first = self.run_options.get("poll_interval", 0.5) if wait is None else wait
+        schedule = PollSchedule(first, self.run_options.get("max_poll_interval", 10.0))
+        start = self._clock()
+        while True:
+            status = self.status()
+            if callback is not None:
+                callback(self.job_id(), status, self)
+            if status in FINAL:
+                return status
+            elapsed = self._clock() - start
+            if timeout is not None and elapsed >= timeout:
+                raise JobTimeoutError(
+                    f"job {self.job_id()} still {status.name} after {elapsed:.1f}s "
+                    f"(timeout={timeout}s); call job.result() again later or "
+                    f"provider.retrieve_job({self.job_id()!r}) from a new session"
+                )
+            pause = schedule.next()
+            if timeout is not None:
+                pause = min(pause, max(0.0, timeout - elapsed))
+            self._sleep(pause)
+
+    def result(self, timeout: float | None = None, wait: float | None = None) -> Result:
+        """Wait for the job and return its ``Result`` (one experiment per circuit).
+
+        Raises:
+            JobTimeoutError: not finished within ``timeout``.
+            JobFailedError: the job failed or was cancelled.
+        """
+        if self._result is not None:
+            return self._result
+        status = self.wait_for_final_state(timeout=timeout, wait=wait)
+        if status is not JobStatus.DONE:
+            raise self._failure(status)
+        outcomes: list[CircuitCounts] = []
+        offset = 0
+        for ref, size in zip(self.chunk_refs, self.chunk_sizes, strict=True):
+            layouts = self.layouts[offset : offset + size]
+            outcomes.extend(self._adapter.results(ref, layouts, self.run_options))
+            offset += size
+        if self.run_options.get("memory"):
+            for outcome in outcomes:
+                if outcome.memory is None:
+                    outcome.memory = counts_to_memory(outcome.counts)
+                    outcome.memory_synthesised = True
+        backend: MultiCloudBackend = self.backend()
+        self._result = build_result(
+            vendor=self._adapter.vendor,
+            backend_name=backend.name,
+            job_id=self.job_id(),
+            layouts=self.layouts,
+            outcomes=outcomes,
+            shots=int(self.run_options["shots"]),
+            metadata={
+                "vendor_job_ids": self.chunk_refs,
+                "vendor_status": [s.raw for s in self._chunk_status if s is not None],
+            },
+        )
+        return self._result
+
+    def cancel(self) -> bool:
+        """Cancel every chunk that is not final; True if a cancel request was sent."""
+        sent = False
+        for index, ref in enumerate(self.chunk_refs):
+            known = self._chunk_status[index]
+            if known is None or known.status not in FINAL:
+                self._adapter.cancel(ref)
+                sent = True
+        self.status()
+        return sent
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _failure(self, status: JobStatus) -> JobFailedError:
+        raws = [s.raw for s in self._chunk_status if s is not None]
+        if status is JobStatus.CANCELLED:
+            return JobFailedError(
+                f"job {self.job_id()} was cancelled (vendor status {raws}); it has no results",
+                job_id=self.job_id(),
+                vendor_status=",".join(raws),
+            )
+        reasons = []
+        for ref, chunk in zip(self.chunk_refs, self._chunk_status, strict=True):
+            if chunk is not None and chunk.status is JobStatus.ERROR:
+                reasons.append(chunk.message or self._adapter.failure_message(ref) or chunk.raw)
+        return JobFailedError(
+            f"job {self.job_id()} failed on {self._adapter.display_name}: "
+            f"{'; '.join(r for r in reasons if r) or 'no reason given'}",
+            job_id=self.job_id(),
+            vendor_status=",".join(raws),
+        )
+
+    def _record_status(self, status: JobStatus) -> None:
+        backend: MultiCloudBackend | None = self.backend()
+        store = getattr(backend, "job_store", None)
+        if store is not None and self.record_id is not None and status in FINAL:
+            store.update_status(self.record_id, status.name)

@@ -1,0 +1,70 @@
+"""Registry of the supported vendors.
+
+Each vendor package ``qiskit_multicloud.vendors.<key>`` defines ``PLUGIN``, a
+:class:`VendorPlugin` naming its adapter, backend class and emulator. Vendors are imported
+lazily, so importing qiskit_multicloud stays cheap and one broken vendor cannot break others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..backend import MultiCloudBackend
+    from ..config import VendorSettings
+    from ..emulators.app import EmulatorApp
+    from .base import VendorAdapter
+
+#: Vendor keys in display order.
+VENDOR_KEYS: tuple[str, ...] = ("oqc", "oqtopus", "iqm", "qoro", "qilimanjaro")
+
+
+@dataclasses.dataclass(frozen=True)
+class VendorPlugin:
+    """What the core needs to know about one vendor.
+
+    Attributes:
+        adapter: the :class:`~qiskit_multicloud.vendors.base.VendorAdapter` subclass.
+        backend: the ``MultiCloudBackend`` subclass carrying the vendor's run options.
+        emulator: the :class:`~qiskit_multicloud.emulators.app.EmulatorApp` subclass.
+    """
+
+    adapter: type[VendorAdapter]
+    backend: type[MultiCloudBackend]
+    emulator: type[EmulatorApp]
+
+    @property
+    def settings(self) -> type[VendorSettings]:
+        """The vendor's settings class."""
+        return self.adapter.settings_class
+
+
+def plugin(vendor: str) -> VendorPlugin:
+    """Import and return one vendor's plugin.
+
+    Raises:
+        ConfigurationError: unknown vendor key.
+    """
+    key = vendor.lower()
+    if key not in VENDOR_KEYS:
+        raise ConfigurationError(
+            f"unknown vendor {vendor!r}; choose one of {', '.join(VENDOR_KEYS)}"
+        )
+    module = importlib.import_module(f"{__name__}.{key}")
+    found: VendorPlugin = module.PLUGIN
+    return found
+
+
+def resolve_settings(
+    vendor: str, explicit: VendorSettings | Mapping[str, Any] | None
+) -> VendorSettings | None:
+    """Settings for ``vendor``: explicit > environment > vendor files; ``None`` if none found."""
+    settings_class = plugin(vendor).settings
+    if explicit is not None and not isinstance(explicit, Mapping):
+        return explicit
+    return settings_class.resolve(**dict(explicit or {}))

@@ -1,0 +1,110 @@
+"""The small interface each vendor implements: protocol translation only.
+
+Everything else (validation, polling, retries, Target and Result building, persistence) is
+shared. An adapter is constructed from the vendor's resolved settings and owns one
+:class:`~qiskit_multicloud.transport.Transport`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus
+
+from ..config import VendorSettings
+from ..options import OptionSpec
+from ..transport import Transport
+from ..types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus
+
+#: Resolved run options (base options plus the vendor's own), already validated.
+RunOptions = Mapping[str, Any]
+
+
+class VendorAdapter(abc.ABC):
+    """REST protocol translation for one vendor account.
+
+    Class attributes:
+        vendor: short key (``"oqc"``, ``"oqtopus"``, ``"iqm"``, ``"qoro"``, ``"qilimanjaro"``).
+        display_name: human name for messages and tables.
+        settings_class: the vendor's :class:`VendorSettings` subclass.
+        status_map: vendor status string -> Qiskit ``JobStatus`` (exhaustively tested).
+        run_options: vendor-specific ``run()`` options beyond the shared base set.
+    """
+
+    vendor: ClassVar[str]
+    display_name: ClassVar[str]
+    settings_class: ClassVar[type[VendorSettings]]
+    status_map: ClassVar[Mapping[str, JobStatus]]
+    run_options: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init__(self, settings: VendorSettings, transport: Transport) -> None:
+        self.settings = settings
+        self.transport = transport
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.settings!r})"
+
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, settings: VendorSettings) -> VendorAdapter:
+        """Build the adapter and its transport (auth header, retry policy) from settings."""
+
+    @abc.abstractmethod
+    def list_devices(self) -> list[DeviceSpec]:
+        """Fetch every device the account can see, with what the Target needs."""
+
+    def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
+        """Re-read one device (calibration may have changed). Defaults to a full listing."""
+        for spec in self.list_devices():
+            if spec.device_id == device.device_id:
+                return spec
+        return device
+
+    def validate(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> None:
+        """Vendor-specific checks beyond the Target (raise CircuitValidationError)."""
+
+    @abc.abstractmethod
+    def build_payload(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> Any:
+        """Translate circuits into the exact vendor request body (no HTTP here).
+
+        Tests assert on this payload; :meth:`submit` only sends it.
+        """
+
+    @abc.abstractmethod
+    def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
+        """Send ``payload``; return the vendor job reference used by the other methods.
+
+        Must not retry a request that may have reached the vendor; let
+        :class:`~qiskit_multicloud.exceptions.VendorConnectionError` or a 5xx
+        :class:`~qiskit_multicloud.exceptions.VendorAPIError` propagate and the shared core
+        records the submission as uncertain.
+        """
+
+    @abc.abstractmethod
+    def status(self, job_ref: str) -> VendorJobStatus:
+        """The job's current status."""
+
+    @abc.abstractmethod
+    def results(
+        self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
+    ) -> list[CircuitCounts]:
+        """Outcomes of a DONE job, one per circuit, in submission order, Qiskit bit order."""
+
+    @abc.abstractmethod
+    def cancel(self, job_ref: str) -> None:
+        """Ask the vendor to cancel the job (no-op if already final)."""
+
+    def failure_message(self, job_ref: str) -> str | None:
+        """Why a job failed, if the vendor says (fetched only after an ERROR status)."""
+        return None
+
+    def close(self) -> None:
+        """Release network resources."""
+        self.transport.close()

@@ -1,0 +1,3 @@
+"""Package version, kept in one place for setup.cfg and the runtime."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,27 @@
+"""Shared test set-up: an isolated job store and no stray vendor credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+VENDOR_ENV = (
+    "OQC_URL", "OQC_TOKEN", "OQC_AUTH_TOKEN", "OQC_EMAIL", "OQC_PASSWORD", "OQC_QCAAS_V4",
+    "OQTOPUS_URL", "OQTOPUS_API_TOKEN", "OQTOPUS_PROXY", "OQTOPUS_ENV",
+    "IQM_TOKEN", "IQM_TOKENS_FILE", "IQM_SERVER_URL", "IQM_URL", "IQM_QUANTUM_COMPUTER",
+    "QORO_API_KEY", "QORO_URL", "QORO_BASE_URL",
+    "QILIMANJARO_USERNAME", "QILIMANJARO_API_KEY", "QUANTUM_SERVICE_URL", "PUBLIC_API_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test gets an empty HOME, its own job store and no vendor variables."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("QISKIT_MULTICLOUD_HOME", str(home / ".qiskit-multicloud"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name in VENDOR_ENV:
+        monkeypatch.delenv(name, raising=False)
+    yield
