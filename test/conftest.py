@@ -25,3 +25,24 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     for name in VENDOR_ENV:
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+#: Run options that make polling instant in tests (no real sleeping).
+FAST = {"poll_interval": 0.001, "max_poll_interval": 0.005}
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[object]:
+    """``make(vendor, **EmulatorConfig fields)`` starts an emulator, stopped after the test."""
+    from qiskit_multicloud.emulators import EmulatorHandle, start
+
+    handles: list[EmulatorHandle] = []
+
+    def make(vendor: str, **config: object) -> EmulatorHandle:
+        handle = start(vendor, **config)  # type: ignore[arg-type]
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.stop()
