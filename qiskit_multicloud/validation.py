@@ -42,6 +42,12 @@ def validate_circuits(
                 f"{label} uses {circuit.num_qubits} qubits but {backend_name} has "
                 f"{target.num_qubits}; use a smaller circuit or a larger backend"
             )
+        if circuit.parameters:
+            names = ", ".join(sorted(p.name for p in circuit.parameters))
+            raise CircuitValidationError(
+                f"{label} has unbound parameter(s) {names}; bind them first with "
+                "circuit.assign_parameters({...}) or use a Sampler/Estimator primitive"
+            )
         _check_instructions(circuit, target, backend_name, label)
 
 
