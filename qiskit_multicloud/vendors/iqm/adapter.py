@@ -1,0 +1,292 @@
+"""IQM Server (IQM Resonance) adapter: the G3 ``/api/v1`` REST API.
+
+Discovery: ``GET /api/v1/quantum-computers``, then per QC the default calibration set's
+dynamic quantum architecture, calibration set and quality metrics. Jobs:
+``POST /api/v1/jobs/{qc}/circuit`` with ``calibration_set_id`` pinned to the set the Target
+was built from; status ``GET /api/v1/jobs/{job}``; results
+``GET /api/v1/jobs/{job}/artifacts/measurements``; cancel ``POST /api/v1/jobs/{job}/cancel``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus
+
+from ...backend import MultiCloudBackend
+from ...config import VendorSettings
+from ...exceptions import (
+    CircuitValidationError,
+    ConfigurationError,
+    MalformedResponseError,
+    VendorAPIError,
+)
+from ...options import OptionSpec
+from ...transport import Transport
+from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
+from ..base import RunOptions, VendorAdapter
+from .device import device_from_dqa
+from .settings import IQMSettings
+from .translate import CircuitTranslator, decode_measurements
+
+log = logging.getLogger(__name__)
+
+API = "api/v1"
+
+#: IQM Server (G3) job status -> Qiskit status.
+STATUS_MAP: dict[str, JobStatus] = {
+    "waiting": JobStatus.QUEUED,
+    "processing": JobStatus.RUNNING,
+    "completed": JobStatus.DONE,
+    "failed": JobStatus.ERROR,
+    "cancelled": JobStatus.CANCELLED,
+}
+
+_FINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise CircuitValidationError(
+            f"run option calibration_set_id={value!r} is not a UUID; use the id shown in "
+            "backend.device.calibration_id or None for the backend's calibration set"
+        ) from exc
+
+
+class IQMAdapter(VendorAdapter):
+    """Protocol translation for one IQM Server account."""
+
+    vendor: ClassVar[str] = "iqm"
+    display_name: ClassVar[str] = "IQM Resonance"
+    settings_class: ClassVar[type[VendorSettings]] = IQMSettings
+    status_map: ClassVar[Mapping[str, JobStatus]] = STATUS_MAP
+    run_options: ClassVar[tuple[OptionSpec, ...]] = (
+        OptionSpec(
+            "calibration_set_id",
+            None,
+            "calibration set UUID to run with (None = the set the backend's Target was built "
+            "from, pinned so Target and execution agree)",
+            (str,),
+        ),
+        OptionSpec(
+            "heralding_mode",
+            "none",
+            "'zeros' measures all used qubits before each shot and keeps only shots where "
+            "all read 0 (fewer shots may come back)",
+            (str,),
+            choices=("none", "zeros"),
+        ),
+        OptionSpec(
+            "max_circuit_duration_over_t2",
+            None,
+            "reject circuits longer than this multiple of the shortest T2 (0 disables, None "
+            "= server default)",
+            (int, float),
+            (0, None),
+        ),
+        OptionSpec(
+            "use_timeslot",
+            False,
+            "submit to the quantum computer's reserved time-slot queue",
+            (bool,),
+        ),
+    )
+
+    settings: IQMSettings
+
+    @classmethod
+    def from_settings(cls, settings: VendorSettings) -> IQMAdapter:
+        """Adapter with a bearer-token (or tokens-file) transport."""
+        if not isinstance(settings, IQMSettings):
+            raise ConfigurationError(f"iqm: expected IQMSettings, got {type(settings).__name__}")
+        return cls(settings, Transport("iqm", settings.url, settings.auth()))
+
+    # -- discovery ------------------------------------------------------------------------
+
+    def _quantum_computers(self) -> list[Mapping[str, Any]]:
+        body = self.transport.json("GET", f"{API}/quantum-computers")
+        qcs = body.get("quantum_computers") if isinstance(body, Mapping) else None
+        if not isinstance(qcs, list) or not all(isinstance(q, Mapping) for q in qcs):
+            raise MalformedResponseError(
+                "iqm: GET /api/v1/quantum-computers has no list 'quantum_computers'", vendor="iqm"
+            )
+        wanted = self.settings.quantum_computer
+        if wanted:
+            chosen = [q for q in qcs if q.get("alias") == wanted]
+            if not chosen:
+                aliases = ", ".join(str(q.get("alias")) for q in qcs)
+                raise ConfigurationError(
+                    f"iqm: quantum computer {wanted!r} is not available on this server "
+                    f"(available: {aliases})"
+                )
+            return chosen
+        return list(qcs)
+
+    def _observations(self, path: str) -> Any:
+        try:
+            return self.transport.json("GET", path)
+        except VendorAPIError as exc:
+            if exc.status in (403, 404):
+                log.info("iqm: %s not available (HTTP %s); no calibration data", path, exc.status)
+                return None
+            raise
+
+    def _device(self, qc: Mapping[str, Any], calibration_set: str = "default") -> DeviceSpec:
+        alias = qc.get("alias")
+        if not isinstance(alias, str):
+            raise MalformedResponseError("iqm: quantum computer entry has no 'alias'", vendor="iqm")
+        base = f"{API}/calibration-sets/{alias}"
+        dqa = self.transport.json("GET", f"{base}/{calibration_set}/dynamic-quantum-architecture")
+        if not isinstance(dqa, Mapping) or "calibration_set_id" not in dqa:
+            raise MalformedResponseError(
+                f"iqm: DQA of {alias} has no field 'calibration_set_id'", vendor="iqm"
+            )
+        cs_id = dqa["calibration_set_id"]
+        calibration = self._observations(f"{base}/{cs_id}")
+        metrics = self._observations(f"{base}/{cs_id}/metrics")
+        return device_from_dqa(qc, dqa, calibration, metrics)
+
+    def list_devices(self) -> list[DeviceSpec]:
+        """Every quantum computer as a device, Target data from its default calibration set."""
+        return [self._device(qc) for qc in self._quantum_computers()]
+
+    def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
+        """Re-read one QC's default calibration set."""
+        qc = device.raw.get("quantum_computer")
+        return self._device(qc) if isinstance(qc, Mapping) else device
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def build_payload(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> dict[str, Any]:
+        """The circuit job definition of ``POST /api/v1/jobs/{qc}/circuit``."""
+        routes = {
+            (int(a), int(b)): (str(r[0]), str(r[1]), str(r[2]))
+            for key, r in dict(device.extra.get("cz_routes") or {}).items()
+            for a, b in [key.split(",")]
+        }
+        translator = CircuitTranslator(
+            device.extra.get("qubit_names") or [],
+            routes,
+            {(int(a), int(b)) for a, b in device.extra.get("real_cz") or []},
+        )
+        cs_id = _uuid_or_none(options.get("calibration_set_id")) or device.calibration_id
+        t2_ratio = options.get("max_circuit_duration_over_t2")
+        return {
+            "circuits": [translator.translate(c) for c in circuits],
+            "calibration_set_id": cs_id,
+            "qubit_mapping": None,
+            "shots": int(options["shots"]),
+            "max_circuit_duration_over_t2": None if t2_ratio is None else float(t2_ratio),
+            "heralding_mode": options.get("heralding_mode", "none"),
+            "move_gate_validation": "strict",
+            "move_gate_frame_tracking": "full",
+            "active_reset_cycles": None,
+            "dd_mode": "disabled",
+            "dd_strategy": None,
+            "move_validation_mode": "strict",
+            "move_gate_frame_tracking_mode": "full",
+        }
+
+    def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
+        """Create the job; return its UUID."""
+        alias = device.extra.get("alias", device.device_id)
+        body = self.transport.json(
+            "POST",
+            f"{API}/jobs/{alias}/circuit",
+            json=payload,
+            params={"use_timeslot": "true" if options.get("use_timeslot") else "false"},
+        )
+        job_id = body.get("id") if isinstance(body, Mapping) else None
+        if not isinstance(job_id, str) or not job_id:
+            raise MalformedResponseError(
+                f"iqm: submit to {alias} answered without a job 'id'", vendor="iqm"
+            )
+        return job_id
+
+    def _job(self, job_ref: str) -> Mapping[str, Any]:
+        record = self.transport.json("GET", f"{API}/jobs/{job_ref}")
+        if not isinstance(record, Mapping) or not isinstance(record.get("status"), str):
+            raise MalformedResponseError(
+                f"iqm: job {job_ref} record has no string field 'status'", vendor="iqm"
+            )
+        return record
+
+    def status(self, job_ref: str) -> VendorJobStatus:
+        """Status from the job record (queue position while waiting, errors when failed)."""
+        record = self._job(job_ref)
+        raw = str(record["status"])
+        position = record.get("queue_position")
+        return VendorJobStatus(
+            status=map_status(STATUS_MAP, raw, JobStatus.RUNNING),
+            raw=raw,
+            queue_position=position if isinstance(position, int) else None,
+            message=_errors(record) if raw == "failed" else None,
+        )
+
+    def results(
+        self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
+    ) -> list[CircuitCounts]:
+        """Per-shot measurements -> counts and memory, Qiskit bit order."""
+        data = self.transport.json("GET", f"{API}/jobs/{job_ref}/artifacts/measurements")
+        if not isinstance(data, list) or len(data) != len(layouts):
+            count = len(data) if isinstance(data, list) else "no list of"
+            raise MalformedResponseError(
+                f"iqm: job {job_ref} measurements hold {count} result(s) for "
+                f"{len(layouts)} circuit(s)",
+                vendor="iqm",
+            )
+        outcomes = []
+        for index, (item, layout) in enumerate(zip(data, layouts, strict=True)):
+            memory = decode_measurements(item, layout, index)
+            counts: dict[str, int] = {}
+            for shot in memory:
+                counts[shot] = counts.get(shot, 0) + 1
+            outcomes.append(
+                CircuitCounts(counts=counts, memory=memory, shots=len(memory), metadata={})
+            )
+        return outcomes
+
+    def cancel(self, job_ref: str) -> None:
+        """Cancel; a refusal because the job is already final is not an error."""
+        try:
+            self.transport.request("POST", f"{API}/jobs/{job_ref}/cancel")
+        except VendorAPIError as exc:
+            if exc.status in (403, 409) and str(self._job(job_ref)["status"]) in _FINAL:
+                return
+            raise
+
+    def failure_message(self, job_ref: str) -> str | None:
+        """The job record's ``errors`` (or, lacking those, ``messages``) joined."""
+        record = self._job(job_ref)
+        return _errors(record) or _messages(record.get("messages"))
+
+
+def _messages(items: Any) -> str | None:
+    if not isinstance(items, list):
+        return None
+    texts = [
+        str(item.get("message") or item.get("detail") or "")
+        for item in items
+        if isinstance(item, Mapping)
+    ]
+    return "; ".join(t for t in texts if t) or None
+
+
+def _errors(record: Mapping[str, Any]) -> str | None:
+    return _messages(record.get("errors"))
+
+
+class IQMBackend(MultiCloudBackend):
+    """An IQM quantum computer as a Qiskit backend."""
+
+    vendor_options = IQMAdapter.run_options

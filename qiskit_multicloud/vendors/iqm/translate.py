@@ -1,0 +1,225 @@
+"""Qiskit circuits <-> IQM circuit JSON (G3: ``locus``, ``prx`` angles in radians).
+
+Measurement keys encode the Qiskit classical bit, following IQM's own adapter:
+``<register>_<size>_<register index>_<bit index>``. A clbit measured more than once gets a
+``r<k>__`` prefix on later measurements (keys must be unique within a circuit); the last one
+wins, as in Qiskit. Parsing is anchored at the end, so register names may contain ``_``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from qiskit.circuit import CircuitInstruction, QuantumCircuit
+
+from ...exceptions import CircuitValidationError, MalformedResponseError
+from ...types import CircuitLayout
+
+Instruction = dict[str, Any]
+
+KEY_PATTERN = re.compile(r"^(?:r(?P<repeat>\d+)__)?(?P<reg>.*)_(?P<size>\d+)_(?P<ri>\d+)_(?P<bi>\d+)$")
+
+
+def _inst(name: str, locus: Sequence[str], args: Mapping[str, Any] | None = None) -> Instruction:
+    return {"name": name, "locus": list(locus), "args": dict(args or {}), "implementation": None}
+
+
+def _angle(value: Any, circuit: QuantumCircuit, gate: str) -> float:
+    try:
+        number = float(value)
+    except TypeError as exc:
+        raise CircuitValidationError(
+            f"circuit {circuit.name!r}: '{gate}' has an unbound parameter {value}; bind all "
+            "parameters (circuit.assign_parameters) before run()"
+        ) from exc
+    if not math.isfinite(number):
+        raise CircuitValidationError(f"circuit {circuit.name!r}: '{gate}' angle {number}")
+    return number
+
+
+def clbit_keys(circuit: QuantumCircuit) -> list[tuple[str, int, int, int]]:
+    """Per clbit: (register name, register size, register index, bit index).
+
+    Matches :meth:`CircuitLayout.from_circuit`: when registers do not tile the clbits in
+    order, all clbits form one register ``c``.
+    """
+    tiled = [bit for reg in circuit.cregs for bit in reg]
+    if tiled != list(circuit.clbits):
+        return [("c", circuit.num_clbits, 0, i) for i in range(circuit.num_clbits)]
+    return [
+        (reg.name, reg.size, ri, bi) for ri, reg in enumerate(circuit.cregs) for bi in range(reg.size)
+    ]
+
+
+class CircuitTranslator:
+    """Translate one transpiled circuit into an IQM circuit object.
+
+    Args:
+        qubit_names: component name of each physical qubit index.
+        cz_routes: for a qubit pair ``(a, b)`` without a real CZ, the MOVE sandwich to use,
+            as ``(mover, resonator, stayer)``: ``move(mover, r), cz(stayer, r), move(mover, r)``.
+        real_cz: qubit-index pairs (either orientation) with a calibrated qubit-qubit CZ.
+    """
+
+    def __init__(
+        self,
+        qubit_names: Sequence[str],
+        cz_routes: Mapping[tuple[int, int], tuple[str, str, str]] | None = None,
+        real_cz: set[tuple[int, int]] | None = None,
+    ) -> None:
+        self.qubit_names = list(qubit_names)
+        self.cz_routes = dict(cz_routes or {})
+        self.real_cz = set(real_cz or set())
+        self._converters: dict[str, Callable[[CircuitInstruction, list[str]], list[Instruction]]] = {
+            "r": self._r,
+            "cz": self._cz,
+            "measure": self._measure,
+            "barrier": lambda inst, locus: [_inst("barrier", locus)] if len(locus) > 1 else [],
+            "id": lambda inst, locus: [],
+            "delay": self._delay,
+            "reset": lambda inst, locus: [_inst("reset", locus)],
+        }
+
+    def translate(self, circuit: QuantumCircuit) -> dict[str, Any]:
+        """The IQM circuit object (``name``, ``instructions``, ``metadata``)."""
+        self._circuit = circuit
+        self._keys = clbit_keys(circuit)
+        self._seen: dict[int, int] = {}
+        self._qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
+        self._cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
+        instructions: list[Instruction] = []
+        for inst in circuit.data:
+            name = inst.operation.name
+            converter = self._converters.get(name)
+            if converter is None:
+                raise CircuitValidationError(
+                    f"circuit {circuit.name!r} uses '{name}', which IQM cannot run "
+                    f"(native: {', '.join(sorted(self._converters))}); run "
+                    "transpile(circuit, backend) first"
+                )
+            locus = [self._name(self._qindex[q]) for q in inst.qubits]
+            instructions.extend(converter(inst, locus))
+        metadata = circuit.metadata if isinstance(circuit.metadata, dict) else {}
+        return {
+            "name": circuit.name or "circuit",
+            "instructions": instructions,
+            "metadata": _jsonable(metadata),
+        }
+
+    def _name(self, index: int) -> str:
+        if index >= len(self.qubit_names):
+            raise CircuitValidationError(
+                f"circuit {self._circuit.name!r} uses qubit {index} but the device has "
+                f"{len(self.qubit_names)}"
+            )
+        return self.qubit_names[index]
+
+    def _r(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
+        theta, phi = (_angle(p, self._circuit, "r") for p in inst.operation.params)
+        return [_inst("prx", locus, {"angle": theta, "phase": phi})]
+
+    def _cz(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
+        a, b = (self._qindex[q] for q in inst.qubits)
+        if (a, b) in self.real_cz or (b, a) in self.real_cz or not self.cz_routes:
+            return [_inst("cz", locus)]
+        route = self.cz_routes.get((a, b)) or self.cz_routes.get((b, a))
+        if route is None:
+            raise CircuitValidationError(
+                f"circuit {self._circuit.name!r}: no CZ or MOVE route between qubits {a} and "
+                f"{b}; run transpile(circuit, backend) first"
+            )
+        mover, resonator, stayer = route
+        return [
+            _inst("move", [mover, resonator]),
+            _inst("cz", [stayer, resonator]),
+            _inst("move", [mover, resonator]),
+        ]
+
+    def _measure(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
+        clbit = self._cindex[inst.clbits[0]]
+        reg, size, ri, bi = self._keys[clbit]
+        key = f"{reg}_{size}_{ri}_{bi}"
+        repeat = self._seen.get(clbit, 0)
+        self._seen[clbit] = repeat + 1
+        if repeat:
+            key = f"r{repeat}__{key}"
+        return [_inst("measure", locus, {"key": key})]
+
+    def _delay(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
+        op = inst.operation
+        duration = _angle(op.duration, self._circuit, "delay")
+        scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "dt": 1e-9}
+        seconds = duration * scale.get(op.unit, 1.0)
+        return [_inst("delay", locus, {"duration": seconds})]
+
+
+def _jsonable(value: Any) -> Any:
+    """Metadata made JSON-safe (unknown objects become their ``str``)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def decode_measurements(
+    data: Any, layout: CircuitLayout, circuit_index: int
+) -> list[str]:
+    """Per-shot Qiskit bitstrings (all clbits, clbit 0 rightmost) from one circuit's
+    ``{key: [[bit, ...], ...]}`` measurement object.
+
+    Keys that do not follow the clbit encoding (e.g. from circuits built by hand) are mapped
+    in first-appearance order onto consecutive clbits, one clbit per locus component.
+
+    Raises:
+        MalformedResponseError: not an object of equal-length lists of integer rows.
+    """
+    where = f"measurements[{circuit_index}]"
+    if not isinstance(data, dict):
+        raise MalformedResponseError(f"iqm: {where} is not an object", vendor="iqm")
+    offsets = [0]
+    for _, size in layout.creg_sizes:
+        offsets.append(offsets[-1] + size)
+    width = layout.num_clbits
+    plan: list[tuple[int, int, str]] = []  # (repeat, clbit, key)
+    fallback = 0
+    for key in data:
+        match = KEY_PATTERN.match(str(key))
+        if match and int(match["ri"]) < len(layout.creg_sizes):
+            clbit = offsets[int(match["ri"])] + int(match["bi"])
+            plan.append((int(match["repeat"] or 0), clbit, key))
+        else:
+            plan.append((0, fallback, key))
+            fallback += 1
+    shots: int | None = None
+    rows_by_key: dict[str, list[Any]] = {}
+    for _, _, key in plan:
+        rows = data[key]
+        if not isinstance(rows, list) or (shots is not None and len(rows) != shots):
+            raise MalformedResponseError(
+                f"iqm: {where}[{key!r}] is not a list of {shots} shot rows", vendor="iqm"
+            )
+        shots = len(rows)
+        rows_by_key[key] = rows
+    bits = [["0"] * width for _ in range(shots or 0)]
+    for _, clbit, key in sorted(plan, key=lambda item: item[0]):
+        for shot, row in enumerate(rows_by_key[key]):
+            if not isinstance(row, list) or not row or not all(isinstance(v, int) for v in row):
+                raise MalformedResponseError(
+                    f"iqm: {where}[{key!r}][{shot}] is not a list of integers", vendor="iqm"
+                )
+            for offset, value in enumerate(row):
+                target = clbit + offset
+                if target >= width:
+                    raise MalformedResponseError(
+                        f"iqm: {where} key {key!r} addresses clbit {target}, but the circuit "
+                        f"has {width}",
+                        vendor="iqm",
+                    )
+                bits[shot][width - 1 - target] = "1" if value else "0"
+    return ["".join(row) for row in bits]
