@@ -25,6 +25,7 @@ from .job import MultiCloudJob
 from .jobstore import JobStore
 from .options import BASE_OPTIONS, OptionSpec, build_options, resolve_run_options
 from .target import build_target
+from .transpiler_plugins import installed_plugin
 from .types import CircuitLayout, DeviceSpec
 from .validation import validate_circuits
 from .vendors.base import VendorAdapter
@@ -117,6 +118,13 @@ class MultiCloudBackend(BackendV2):
         """Jobs waiting on the device, where the vendor reports it."""
         return self.device.queue_length
 
+    def get_translation_stage_plugin(self) -> str | None:
+        """The vendor's translation plugin, so ``transpile(qc, backend)`` uses it.
+
+        ``None`` (Qiskit's default stage) if the package's entry points are not installed.
+        """
+        return installed_plugin(self.vendor)
+
     def refresh(self) -> None:
         """Re-read the device (calibration, status) and rebuild the Target on next use."""
         self.device = self.adapter.refresh_device(self.device)
@@ -179,7 +187,9 @@ class MultiCloudBackend(BackendV2):
                 self._submit_failed(record_id, exc, refs)
                 raise
         sizes = [len(chunk) for chunk in chunks]
-        job = MultiCloudJob(self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep)
+        job = MultiCloudJob(
+            self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep
+        )
         if self.job_store is not None and record_id is not None:
             self.job_store.mark_submitted(record_id, refs, sizes, job.job_id())
         log.info("%s: submitted job %s (%d circuit(s))", self.vendor, job.job_id(), len(circuits))
@@ -216,4 +226,3 @@ class MultiCloudBackend(BackendV2):
         return MultiCloudJob(
             self, chunk_refs, chunk_sizes, layouts, merged, record_id=record_id, sleep=self._sleep
         )
-

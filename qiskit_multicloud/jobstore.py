@@ -194,7 +194,9 @@ class JobStore:
 
     def mark_uncertain(self, record_id: str, error: str, chunk_refs: Sequence[str] = ()) -> None:
         """The submit may have reached the vendor; keep what we know."""
-        self._update(record_id, status=UNCERTAIN, error=error, chunk_refs=json.dumps(list(chunk_refs)))
+        self._update(
+            record_id, status=UNCERTAIN, error=error, chunk_refs=json.dumps(list(chunk_refs))
+        )
 
     def mark_failed(self, record_id: str, error: str) -> None:
         """The vendor refused the submit; no job exists."""

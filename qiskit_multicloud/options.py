@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from qiskit.providers import Options
 
@@ -56,7 +56,8 @@ class OptionSpec:
         if self.bounds is not None:
             low, high = self.bounds
             high = upper if upper is not None else high
-            if (low is not None and value < low) or (high is not None and value > high):
+            number = float(cast(float, value))
+            if (low is not None and number < low) or (high is not None and number > high):
                 raise CircuitValidationError(
                     f"run option {self.name}={value!r} is out of range "
                     f"[{low}, {high if high is not None else 'inf'}] ({self.doc})"

@@ -194,7 +194,11 @@ class MultiCloudProvider:
         all_names = [n for b in candidates for n in b.device.names]
         close = tuple(difflib.get_close_matches(name, all_names, n=5, cutoff=0.4))
         failed = "".join(f"; {k} could not be listed: {e}" for k, e in self._errors.items())
-        hint = f"did you mean {', '.join(close)}?" if close else f"available: {', '.join(all_names) or 'none'}"
+        hint = (
+            f"did you mean {', '.join(close)}?"
+            if close
+            else f"available: {', '.join(all_names) or 'none'}"
+        )
         raise BackendNotFoundError(f"no backend named {name!r}; {hint}{failed}", candidates=close)
 
     def refresh(self) -> None:
@@ -250,9 +254,7 @@ class MultiCloudProvider:
 
         keys = tuple(v.lower() for v in (vendors or VENDOR_KEYS))
         handles = [start(key, **emulator_options) for key in keys]
-        provider = cls(
-            {h.vendor: h.settings() for h in handles}, vendors=keys, job_store=job_store
-        )
+        provider = cls({h.vendor: h.settings() for h in handles}, vendors=keys, job_store=job_store)
         provider._emulators = handles
         return provider
 
@@ -277,7 +279,7 @@ class MultiCloudProvider:
 
 
 def _exact(backend: MultiCloudBackend, name: str) -> bool:
-    return backend.name == name
+    return bool(backend.name == name)
 
 
 def _alias(backend: MultiCloudBackend, name: str) -> bool:

@@ -99,6 +99,8 @@ def build_target(spec: DeviceSpec) -> Target:
         log.warning(
             "%s: device %s lists gates qiskit-multicloud does not know (%s); they are left "
             "out of the Target",
-            spec.vendor, spec.device_id, ", ".join(sorted(skipped)),
+            spec.vendor,
+            spec.device_id,
+            ", ".join(sorted(skipped)),
         )
     return target

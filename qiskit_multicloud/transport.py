@@ -66,8 +66,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Wait before retry number ``attempt`` (1-based)."""
-        base = min(self.backoff_cap, self.backoff_factor * (2 ** (attempt - 1)))
-        return base * (1.0 + random.uniform(0.0, self.jitter))
+        base = min(self.backoff_cap, self.backoff_factor * (2.0 ** (attempt - 1)))
+        return float(base * (1.0 + random.uniform(0.0, self.jitter)))
 
     def should_retry_status(self, status: int, idempotent: bool) -> bool:
         """True if an answer with ``status`` may be repeated."""
@@ -336,7 +336,12 @@ class Transport:
                     wait = self.retry.backoff(attempt)
                     log.info(
                         "%s %s %s failed (%s); retry %d in %.2fs",
-                        self.vendor, method, loggable(url), type(exc).__name__, attempt, wait,
+                        self.vendor,
+                        method,
+                        loggable(url),
+                        type(exc).__name__,
+                        attempt,
+                        wait,
                     )
                     self.sleep(wait)
                     continue
@@ -354,12 +359,16 @@ class Transport:
                 refreshed = True
                 continue
             if self.retry.should_retry_status(status, idem) and attempt <= self.retry.total:
-                wait = self.retry.retry_after(response)
-                if wait is None:
-                    wait = self.retry.backoff(attempt)
+                hinted = self.retry.retry_after(response)
+                wait = self.retry.backoff(attempt) if hinted is None else hinted
                 log.info(
                     "%s %s %s -> %d; retry %d in %.2fs",
-                    self.vendor, method, loggable(url), status, attempt, wait,
+                    self.vendor,
+                    method,
+                    loggable(url),
+                    status,
+                    attempt,
+                    wait,
                 )
                 self.sleep(wait)
                 continue

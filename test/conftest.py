@@ -7,16 +7,35 @@ from collections.abc import Iterator
 import pytest
 
 VENDOR_ENV = (
-    "OQC_URL", "OQC_TOKEN", "OQC_AUTH_TOKEN", "OQC_EMAIL", "OQC_PASSWORD", "OQC_QCAAS_V4",
-    "OQTOPUS_URL", "OQTOPUS_API_TOKEN", "OQTOPUS_PROXY", "OQTOPUS_ENV",
-    "IQM_TOKEN", "IQM_TOKENS_FILE", "IQM_SERVER_URL", "IQM_URL", "IQM_QUANTUM_COMPUTER",
-    "QORO_API_KEY", "QORO_URL", "QORO_BASE_URL",
-    "QILIMANJARO_USERNAME", "QILIMANJARO_API_KEY", "QUANTUM_SERVICE_URL", "PUBLIC_API_URL",
+    "OQC_URL",
+    "OQC_TOKEN",
+    "OQC_AUTH_TOKEN",
+    "OQC_EMAIL",
+    "OQC_PASSWORD",
+    "OQC_QCAAS_V4",
+    "OQTOPUS_URL",
+    "OQTOPUS_API_TOKEN",
+    "OQTOPUS_PROXY",
+    "OQTOPUS_ENV",
+    "IQM_TOKEN",
+    "IQM_TOKENS_FILE",
+    "IQM_SERVER_URL",
+    "IQM_URL",
+    "IQM_QUANTUM_COMPUTER",
+    "QORO_API_KEY",
+    "QORO_URL",
+    "QORO_BASE_URL",
+    "QILIMANJARO_USERNAME",
+    "QILIMANJARO_API_KEY",
+    "QUANTUM_SERVICE_URL",
+    "PUBLIC_API_URL",
 )
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """Every test gets an empty HOME, its own job store and no vendor variables."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))

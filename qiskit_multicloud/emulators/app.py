@@ -8,6 +8,7 @@ statistics, the job table and the simulator.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -241,7 +242,5 @@ def _drop_connection(request: Request) -> None:
     """Cut the client connection after the request was processed (no reply is sent)."""
     sock = request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass

@@ -103,16 +103,17 @@ class FaultInjector:
             if cfg.methods and method not in cfg.methods:
                 return None
             roll = self._random.random()
-            for kind, rate in (
+            candidates: tuple[tuple[FaultKind, float], ...] = (
                 ("error", cfg.error_rate),
                 ("rate_limit", cfg.rate_limit_rate),
                 ("expired_token", cfg.expired_token_rate),
                 ("drop_after", cfg.drop_rate),
                 ("malformed", cfg.malformed_rate),
-            ):
+            )
+            for kind, rate in candidates:
                 if roll < rate:
                     self.fired[kind] += 1
-                    return kind  # type: ignore[return-value]
+                    return kind
                 roll -= rate
             return None
 

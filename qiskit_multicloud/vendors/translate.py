@@ -43,18 +43,20 @@ def merge_registers(circuit: QuantumCircuit, name: str = "c") -> QuantumCircuit:
 def to_qasm2(circuit: QuantumCircuit) -> str:
     """OpenQASM 2 text, with a clear error for what QASM 2 cannot express."""
     try:
-        return qasm2.dumps(circuit)
+        text: str = qasm2.dumps(circuit)
     except Exception as exc:
         raise CircuitValidationError(
             f"circuit {circuit.name!r} cannot be written as OpenQASM 2: {exc}"
         ) from exc
+    return text
 
 
 def to_qasm3(circuit: QuantumCircuit) -> str:
     """OpenQASM 3 text, with a clear error for what the exporter cannot express."""
     try:
-        return qasm3.dumps(circuit)
+        text: str = qasm3.dumps(circuit)
     except Exception as exc:
         raise CircuitValidationError(
             f"circuit {circuit.name!r} cannot be written as OpenQASM 3: {exc}"
         ) from exc
+    return text

@@ -37,21 +37,36 @@ class FakeSettings(VendorSettings):
 def fake_device(device_id: str = "fake:line:5", n: int = 5, **kw: Any) -> DeviceSpec:
     edges = [(i, i + 1) for i in range(n - 1)]
     gates = uniform_gates(
-        n, ["rz", "sx", "x"], ["cz"], edges=edges,
+        n,
+        ["rz", "sx", "x"],
+        ["cz"],
+        edges=edges,
         one_qubit_props={q: InstructionProps(1e-3, 3e-8) for q in range(n)},
         two_qubit_props={e: InstructionProps(1e-2, 2e-7) for e in edges},
         measure_props={q: InstructionProps(2e-2, 1e-6) for q in range(n)},
     )
-    return DeviceSpec(vendor="fake", device_id=device_id, n_qubits=n, gates=gates,
-                      t1={q: 1e-4 for q in range(n)}, t2={q: 5e-5 for q in range(n)}, **kw)
+    return DeviceSpec(
+        vendor="fake",
+        device_id=device_id,
+        n_qubits=n,
+        gates=gates,
+        t1={q: 1e-4 for q in range(n)},
+        t2={q: 5e-5 for q in range(n)},
+        **kw,
+    )
 
 
 class FakeAdapter(VendorAdapter):
     vendor = "fake"
     display_name = "Fake Cloud"
     settings_class = FakeSettings
-    status_map = {"Q": JobStatus.QUEUED, "R": JobStatus.RUNNING, "D": JobStatus.DONE,
-                  "F": JobStatus.ERROR, "C": JobStatus.CANCELLED}
+    status_map = {
+        "Q": JobStatus.QUEUED,
+        "R": JobStatus.RUNNING,
+        "D": JobStatus.DONE,
+        "F": JobStatus.ERROR,
+        "C": JobStatus.CANCELLED,
+    }
     run_options = (OptionSpec("fancy", "a", "a vendor option", (str,), choices=("a", "b")),)
 
     def __init__(self, devices: Sequence[DeviceSpec] = (), polls_until_done: int = 2) -> None:
@@ -69,7 +84,9 @@ class FakeAdapter(VendorAdapter):
     def list_devices(self) -> list[DeviceSpec]:
         return list(self.devices)
 
-    def build_payload(self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions) -> Any:
+    def build_payload(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> Any:
         return {"circuits": list(circuits), "shots": options["shots"]}
 
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
@@ -85,7 +102,9 @@ class FakeAdapter(VendorAdapter):
             job["status"] = "D"
         return VendorJobStatus(self.status_map[job["status"]], job["status"], queue_position=1)
 
-    def results(self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions) -> list[CircuitCounts]:
+    def results(
+        self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
+    ) -> list[CircuitCounts]:
         payload = self.jobs[job_ref]["payload"]
         outcomes = self.sim.run(payload["circuits"], payload["shots"])
         return [CircuitCounts(counts=o.counts) for o in outcomes]

@@ -102,8 +102,12 @@ def test_wrong_key_width_is_malformed() -> None:
     layout = CircuitLayout.from_circuit(asymmetric())
     with pytest.raises(VendorAPIError, match="3-bit"):
         build_result(
-            vendor="v", backend_name="b", job_id="j", layouts=[layout],
-            outcomes=[CircuitCounts(counts={"10": 1})], shots=1,
+            vendor="v",
+            backend_name="b",
+            job_id="j",
+            layouts=[layout],
+            outcomes=[CircuitCounts(counts={"10": 1})],
+            shots=1,
         )
 
 
@@ -212,7 +216,13 @@ def test_poll_schedule_grows_and_caps() -> None:
 
 
 def test_aggregate_status() -> None:
-    D, Q, R, E, C = JobStatus.DONE, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.ERROR, JobStatus.CANCELLED
+    D, Q, R, E, C = (
+        JobStatus.DONE,
+        JobStatus.QUEUED,
+        JobStatus.RUNNING,
+        JobStatus.ERROR,
+        JobStatus.CANCELLED,
+    )
     assert aggregate_status([D, D]) is D
     assert aggregate_status([D, R, Q]) is Q
     assert aggregate_status([D, C]) is C
@@ -263,7 +273,9 @@ def test_job_store_records_and_retrieves_across_instances(tmp_path: Path) -> Non
     assert record.layouts[0].creg_sizes == (("a", 1), ("b", 2))
     circuits = store.circuits(record.record_id)
     assert circuits is not None and circuits[0].name == "asym"
-    rebuilt = backend.job_from_refs(record.chunk_refs, record.chunk_sizes, record.layouts, record.options)
+    rebuilt = backend.job_from_refs(
+        record.chunk_refs, record.chunk_sizes, record.layouts, record.options
+    )
     assert rebuilt.result().get_counts() == {"10 1": 16}
     assert "fake-secret-token" not in path.read_bytes().decode("latin-1")
 
@@ -271,8 +283,16 @@ def test_job_store_records_and_retrieves_across_instances(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("error", "expected", "status"),
     [
-        (VendorConnectionError("dropped", vendor="fake"), SubmissionUncertainError, "SUBMISSION_UNCERTAIN"),
-        (VendorAPIError("boom", vendor="fake", status=502), SubmissionUncertainError, "SUBMISSION_UNCERTAIN"),
+        (
+            VendorConnectionError("dropped", vendor="fake"),
+            SubmissionUncertainError,
+            "SUBMISSION_UNCERTAIN",
+        ),
+        (
+            VendorAPIError("boom", vendor="fake", status=502),
+            SubmissionUncertainError,
+            "SUBMISSION_UNCERTAIN",
+        ),
         (VendorAPIError("bad", vendor="fake", status=400), VendorAPIError, "SUBMIT_FAILED"),
     ],
 )

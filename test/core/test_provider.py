@@ -92,7 +92,9 @@ def test_unknown_name_suggests_close_matches(provider: MultiCloudProvider) -> No
 def test_filters(provider: MultiCloudProvider) -> None:
     assert [b.name for b in provider.backends(online=False)] == ["qpu:uk:3:9829a5504f"]
     assert [b.name for b in provider.backends(min_qubits=4, online=True)] == ["qpu:uk:2:d865b5a184"]
-    assert [b.name for b in provider.backends(vendor="oqc", name="qpu:jp")] == ["qpu:jp:3:673b1ad43c"]
+    assert [b.name for b in provider.backends(vendor="oqc", name="qpu:jp")] == [
+        "qpu:jp:3:673b1ad43c"
+    ]
     with pytest.raises(ConfigurationError, match="no credentials"):
         provider.backends(vendor="iqm")
 
@@ -128,7 +130,7 @@ def test_no_vendor_configured_explains_how(monkeypatch: pytest.MonkeyPatch) -> N
 def test_secret_never_shows() -> None:
     secret = Secret("tok-123")
     settings = FakeSettings(url="https://x", token=secret)
-    for text in (str(secret), repr(secret), f"{secret}", repr(settings), "%s" % secret):
+    for text in (str(secret), repr(secret), f"{secret}", repr(settings), str([secret])):
         assert "tok-123" not in text
     assert secret.reveal() == "tok-123"
     with pytest.raises(TypeError):

@@ -28,8 +28,11 @@ BASE = "https://api.vendor.example"
 TOKEN = "s3cr3t-token-value"
 
 
-def make(retry: RetryPolicy = RetryPolicy(), auth: Auth | None = None) -> tuple[Transport, list[float]]:
+def make(
+    retry: RetryPolicy | None = None, auth: Auth | None = None
+) -> tuple[Transport, list[float]]:
     waits: list[float] = []
+    retry = retry or RetryPolicy()
     transport = Transport(
         "acme", BASE, auth or HeaderAuth("X-Token", Secret(TOKEN)), retry=retry, sleep=waits.append
     )
@@ -102,16 +105,14 @@ def test_retries_exhausted_raises_vendor_error(requests_mock: rm.Mocker) -> None
 
 def test_connection_error_on_post_not_retried(requests_mock: rm.Mocker) -> None:
     requests_mock.post(f"{BASE}/jobs", exc=requests.ConnectionError("reset by peer"))
-    transport, waits = make()
+    transport, _ = make()
     with pytest.raises(VendorConnectionError, match="no answer"):
         transport.json("POST", "/jobs", json={})
     assert requests_mock.call_count == 1
 
 
 def test_connect_timeout_on_post_is_retried(requests_mock: rm.Mocker) -> None:
-    requests_mock.post(
-        f"{BASE}/jobs", [{"exc": requests.ConnectTimeout("x")}, {"json": {"id": 1}}]
-    )
+    requests_mock.post(f"{BASE}/jobs", [{"exc": requests.ConnectTimeout("x")}, {"json": {"id": 1}}])
     transport, _ = make(RetryPolicy(jitter=0.0))
     assert transport.json("POST", "/jobs", json={}) == {"id": 1}
 
@@ -142,9 +143,7 @@ def test_refresh_once_and_replay(requests_mock: rm.Mocker) -> None:
             return True
 
     auth = Refreshing()
-    requests_mock.post(
-        f"{BASE}/jobs", [{"status_code": 401}, {"status_code": 401}, {"json": {}}]
-    )
+    requests_mock.post(f"{BASE}/jobs", [{"status_code": 401}, {"status_code": 401}, {"json": {}}])
     transport, _ = make(auth=auth)
     with pytest.raises(AuthenticationError):
         transport.json("POST", "/jobs", json={})
@@ -182,7 +181,9 @@ def test_plain_http_only_for_loopback() -> None:
         transport.trust_origin("http://evil.example")
 
 
-def test_logs_carry_no_secret_or_query(requests_mock: rm.Mocker, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_carry_no_secret_or_query(
+    requests_mock: rm.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
     requests_mock.get(f"{BASE}/obj", status_code=503)
     transport, _ = make(RetryPolicy(total=1))
     with caplog.at_level(logging.DEBUG), pytest.raises(VendorAPIError):
@@ -190,7 +191,7 @@ def test_logs_carry_no_secret_or_query(requests_mock: rm.Mocker, caplog: pytest.
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("qiskit_multicloud")]
     assert ours
     assert not any(TOKEN in line or "abcdef" in line for line in ours)
-    assert "HeaderAuth('X-Token', ***)" == repr(transport.auth)
+    assert repr(transport.auth) == "HeaderAuth('X-Token', ***)"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +200,10 @@ def test_logs_carry_no_secret_or_query(requests_mock: rm.Mocker, caplog: pytest.
         ('{"message": "job not found"}', "job not found"),
         ('{"detail": "Unauthorized"}', "Unauthorized"),
         ('{"detail": [{"msg": "field required"}]}', "field required"),
-        ('{"meta": {"code": 404}, "response": {"errors": ["Task x not found"]}}', "Task x not found"),
+        (
+            '{"meta": {"code": 404}, "response": {"errors": ["Task x not found"]}}',
+            "Task x not found",
+        ),
         ("plain text", "plain text"),
         ("", None),
     ],

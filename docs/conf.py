@@ -1,0 +1,20 @@
+"""Sphinx configuration for qiskit-multicloud."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+
+from qiskit_multicloud.version import __version__  # noqa: E402
+
+project = "qiskit-multicloud"
+author = "qiskit-multicloud developers"
+release = __version__
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+napoleon_google_docstring = True
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
+nitpicky = False
+suppress_warnings = ["ref.python"]
