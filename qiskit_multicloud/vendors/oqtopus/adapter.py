@@ -1,0 +1,456 @@
+"""OQTOPUS Cloud adapter: the G3 "storage-backed jobs" user API.
+
+Submission is three calls: ``POST /jobs`` registers an id and returns a presigned storage
+form; ``input.zip`` (one ``input.json`` entry) is uploaded there without the API token; and
+``POST /jobs/{id}/submit`` sends the metadata. Results are read from ``result.zip`` whose
+download URL appears in ``job_info.result`` of ``GET /jobs/{id}``.
+
+A run of several circuits becomes one OQTOPUS ``sampling`` job per circuit (the devices have
+``max_circuits = 1``, so the shared core splits the run and joins the job ids). The
+``multi_manual`` job type is not used for batches: it runs programs *side by side on one
+device at the same time* (their qubits must fit together and they share crosstalk), which is
+a different experiment from running circuits one after another.
+
+Besides the :class:`VendorAdapter` interface, :meth:`OqtopusAdapter.estimate` and
+:meth:`OqtopusAdapter.estimation_result` expose native ``estimation`` jobs for an Estimator
+primitive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import requests
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus
+from qiskit.quantum_info import SparsePauliOp
+
+from ...backend import MultiCloudBackend
+from ...config import VendorSettings
+from ...exceptions import (
+    ConfigurationError,
+    JobFailedError,
+    MalformedResponseError,
+    MultiCloudError,
+    VendorAPIError,
+)
+from ...options import OptionSpec
+from ...transport import HeaderAuth, Transport
+from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
+from ..base import RunOptions, VendorAdapter
+from .devices import MAX_SHOTS, device_spec
+from .settings import OqtopusSettings
+from .translate import pauli_terms, to_program, unzip_json, zip_json
+
+log = logging.getLogger(__name__)
+
+VENDOR = "oqtopus"
+AUTH_HEADER = "q-api-token"
+
+#: OQTOPUS job status -> Qiskit JobStatus (protocol notes, section 9.3).
+STATUS_MAP: dict[str, JobStatus] = {
+    "registered": JobStatus.INITIALIZING,
+    "submitted": JobStatus.QUEUED,
+    "ready": JobStatus.QUEUED,
+    "running": JobStatus.RUNNING,
+    "cancelling": JobStatus.RUNNING,
+    "succeeded": JobStatus.DONE,
+    "failed": JobStatus.ERROR,
+    "cancelled": JobStatus.CANCELLED,
+}
+
+#: ``transpiler_info`` that makes the server run the program exactly as sent.
+NO_TRANSPILE: dict[str, Any] = {"transpiler_lib": None}
+
+RUN_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("job_name", None, "OQTOPUS job name (shown in the OQTOPUS job list)", (str,)),
+    OptionSpec("description", None, "OQTOPUS job description", (str,)),
+    OptionSpec(
+        "transpiler_info",
+        None,
+        "server-side transpilation: None = automatic ({'transpiler_lib': None}, i.e. run the "
+        "circuit exactly as transpiled for this backend, except on devices whose native "
+        "entangler is rzx90, where {} lets the server insert it); {} = server default; "
+        "{'transpiler_lib': 'qiskit', 'transpiler_options': {...}} = explicit",
+        (dict,),
+    ),
+    OptionSpec(
+        "mitigation_info",
+        None,
+        "error mitigation, e.g. {'ro_error_mitigation': 'pseudo_inverse'} (None = {})",
+        (dict,),
+    ),
+    OptionSpec("simulator_info", None, "simulator knobs passed through (None = {})", (dict,)),
+)
+
+
+def _status_word(data: Any, where: str) -> str:
+    if not isinstance(data, Mapping) or not isinstance(data.get("status"), str):
+        raise MalformedResponseError(f"{VENDOR}: {where} has no 'status' field", vendor=VENDOR)
+    status: str = data["status"]
+    return status
+
+
+class OqtopusAdapter(VendorAdapter):
+    """Protocol translation for one OQTOPUS Cloud account."""
+
+    vendor = VENDOR
+    display_name = "OQTOPUS Cloud"
+    settings_class = OqtopusSettings
+    status_map = STATUS_MAP
+    run_options = RUN_OPTIONS
+
+    @classmethod
+    def from_settings(cls, settings: VendorSettings) -> OqtopusAdapter:
+        """Build the adapter; the token goes into the ``q-api-token`` header.
+
+        Raises:
+            ConfigurationError: the settings carry no token.
+        """
+        if not isinstance(settings, OqtopusSettings) or settings.api_token is None:
+            raise ConfigurationError(f"{VENDOR}: settings need a url and an api_token")
+        session = requests.Session()
+        if settings.proxy:
+            session.proxies.update({"http": settings.proxy, "https": settings.proxy})
+        transport = Transport(
+            VENDOR, settings.url, HeaderAuth(AUTH_HEADER, settings.api_token), session=session
+        )
+        return cls(settings, transport)
+
+    # -- devices --------------------------------------------------------------------------
+
+    def list_devices(self) -> list[DeviceSpec]:
+        """``GET /devices``, plus each device's ``device_info`` (downloaded if a URL)."""
+        data = self.transport.json("GET", "/devices")
+        if not isinstance(data, list):
+            raise MalformedResponseError(
+                f"{VENDOR}: GET /devices did not answer a list", vendor=VENDOR
+            )
+        specs = []
+        for device in data:
+            spec = self._spec(device)
+            if spec is not None:
+                specs.append(spec)
+        return specs
+
+    def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
+        """``GET /devices/{id}`` for one device."""
+        data = self.transport.json("GET", f"/devices/{device.device_id}")
+        return self._spec(data) or device
+
+    def _spec(self, device: Any) -> DeviceSpec | None:
+        if not isinstance(device, Mapping):
+            raise MalformedResponseError(
+                f"{VENDOR}: a device entry is not an object", vendor=VENDOR
+            )
+        return device_spec(device, self.device_info(device.get("device_info")))
+
+    def device_info(self, value: Any) -> dict[str, Any] | None:
+        """The ``device_info`` document: inline JSON text, or a zip at a presigned URL.
+
+        Raises:
+            MalformedResponseError: not a string, or not a JSON object once decoded.
+        """
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise MalformedResponseError(
+                f"{VENDOR}: device_info is {type(value).__name__}, expected a string",
+                vendor=VENDOR,
+            )
+        if value.startswith(("http://", "https://")):
+            raw = self.transport.request("GET", value, authenticate=False).content
+            parsed = unzip_json(raw, "device_info")
+        else:
+            parsed = _loads(value, "device_info")
+        if not isinstance(parsed, dict):
+            raise MalformedResponseError(
+                f"{VENDOR}: device_info is not a JSON object", vendor=VENDOR
+            )
+        return parsed
+
+    # -- submission -----------------------------------------------------------------------
+
+    def build_payload(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> dict[str, Any]:
+        """``{"input": <input.json>, "submit": <POST /jobs/{id}/submit body>}``."""
+        programs = [to_program(c) for c in circuits]
+        return {
+            "input": {"program": programs},
+            "submit": self._submit_body(
+                device, "sampling" if len(programs) == 1 else "multi_manual", options
+            ),
+        }
+
+    def _submit_body(
+        self, device: DeviceSpec, job_type: str, options: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        transpiler = options.get("transpiler_info")
+        if transpiler is None:
+            transpiler = {} if device.extra.get("needs_server_transpile") else dict(NO_TRANSPILE)
+        body: dict[str, Any] = {
+            "device_id": device.device_id,
+            "job_type": job_type,
+            "transpiler_info": dict(transpiler),
+            "simulator_info": dict(options.get("simulator_info") or {}),
+            "mitigation_info": dict(options.get("mitigation_info") or {}),
+            "shots": int(options["shots"]),
+        }
+        if options.get("job_name"):
+            body["name"] = options["job_name"]
+        if options.get("description"):
+            body["description"] = options["description"]
+        return body
+
+    def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
+        """Register a job id, upload ``input.zip``, then submit; return the job id."""
+        registered = self.transport.json("POST", "/jobs", idempotent=False)
+        job_id = _text(registered, "job_id", "POST /jobs")
+        form = registered.get("presigned_url")
+        if not isinstance(form, Mapping) or not isinstance(form.get("url"), str):
+            raise MalformedResponseError(
+                f"{VENDOR}: POST /jobs answer has no 'presigned_url.url'", vendor=VENDOR
+            )
+        fields = form.get("fields")
+        if not isinstance(fields, Mapping) or not isinstance(fields.get("key"), str):
+            raise MalformedResponseError(
+                f"{VENDOR}: POST /jobs answer has no 'presigned_url.fields.key'", vendor=VENDOR
+            )
+        try:
+            self.transport.request(
+                "POST",
+                form["url"],
+                data={str(k): str(v) for k, v in fields.items()},
+                files={
+                    "file": (
+                        "input.zip",
+                        zip_json("input.json", payload["input"]),
+                        "application/zip",
+                    )
+                },
+                authenticate=False,
+                idempotent=True,  # same key, same bytes: repeating an upload is harmless
+            )
+            self.transport.json(
+                "POST", f"/jobs/{job_id}/submit", json=payload["submit"], idempotent=False
+            )
+        except VendorAPIError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                self._discard(job_id)
+            raise
+        return job_id
+
+    def _discard(self, job_id: str) -> None:
+        """Cancel a registered job whose submission was refused (best effort)."""
+        try:
+            self.transport.request("POST", f"/jobs/{job_id}/cancel", idempotent=True)
+        except MultiCloudError as exc:
+            log.debug("%s: could not cancel unsubmitted job %s: %s", VENDOR, job_id, exc)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def status(self, job_ref: str) -> VendorJobStatus:
+        """``GET /jobs/{id}/status``."""
+        raw = _status_word(self.transport.json("GET", f"/jobs/{job_ref}/status"), "job status")
+        return VendorJobStatus(map_status(STATUS_MAP, raw, JobStatus.ERROR), raw)
+
+    def job(self, job_ref: str) -> dict[str, Any]:
+        """``GET /jobs/{id}`` (the full job object)."""
+        data = self.transport.json("GET", f"/jobs/{job_ref}")
+        _status_word(data, f"job {job_ref}")
+        found: dict[str, Any] = data
+        return found
+
+    def _archive(self, job: Mapping[str, Any], member: str) -> Any:
+        """Download and parse one ``job_info`` member (URL of a zip, or an inline object)."""
+        info = job.get("job_info")
+        value = info.get(member) if isinstance(info, Mapping) else None
+        if value is None:
+            raise MalformedResponseError(
+                f"{VENDOR}: job {job.get('job_id')} has no job_info.{member}", vendor=VENDOR
+            )
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            content = self.transport.request("GET", value, authenticate=False).content
+            return unzip_json(content, member)
+        return _loads(value, member) if isinstance(value, str) else value
+
+    def results(
+        self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
+    ) -> list[CircuitCounts]:
+        """Counts from ``result.zip``; keys are already Qiskit order over all clbits."""
+        job = self.job(job_ref)
+        result = self._archive(job, "result")
+        sampling = result.get("sampling") if isinstance(result, Mapping) else None
+        if not isinstance(sampling, Mapping):
+            raise MalformedResponseError(
+                f"{VENDOR}: job {job_ref} result has no 'sampling' section", vendor=VENDOR
+            )
+        metadata: dict[str, Any] = {"job_id": job_ref, "execution_time": job.get("execution_time")}
+        metadata["transpiler_info"] = job.get("transpiler_info")
+        if isinstance(job.get("job_info"), Mapping) and job["job_info"].get("transpile_result"):
+            transpiled = self._archive(job, "transpile_result")
+            if isinstance(transpiled, Mapping):
+                mapping = transpiled.get("virtual_physical_mapping")
+                metadata["virtual_physical_mapping"] = (
+                    _loads(mapping, "virtual_physical_mapping")
+                    if isinstance(mapping, str)
+                    else mapping
+                )
+        if len(layouts) == 1:
+            histograms = [sampling.get("counts")]
+        else:
+            divided = sampling.get("divided_counts")
+            if not isinstance(divided, Mapping):
+                raise MalformedResponseError(
+                    f"{VENDOR}: multi-program job {job_ref} has no 'divided_counts'",
+                    vendor=VENDOR,
+                )
+            histograms = [divided.get(str(i)) for i in range(len(layouts))]
+        return [
+            CircuitCounts(
+                counts=_counts(h, job_ref), shots=job.get("shots"), metadata=dict(metadata)
+            )
+            for h in histograms
+        ]
+
+    def cancel(self, job_ref: str) -> None:
+        """``POST /jobs/{id}/cancel``; a 400 (already finished) is not an error."""
+        try:
+            self.transport.request("POST", f"/jobs/{job_ref}/cancel", idempotent=True)
+        except VendorAPIError as exc:
+            if exc.status != 400:
+                raise
+            log.info("%s: job %s already finished; nothing to cancel", VENDOR, job_ref)
+
+    def failure_message(self, job_ref: str) -> str | None:
+        """``job_info.message`` of a failed job."""
+        info = self.job(job_ref).get("job_info")
+        message = info.get("message") if isinstance(info, Mapping) else None
+        return str(message) if message else None
+
+    # -- native estimation (not part of VendorAdapter; used by the Estimator primitive) ----
+
+    def estimate(
+        self,
+        device: DeviceSpec,
+        circuit: QuantumCircuit,
+        observable: SparsePauliOp | Iterable[Mapping[str, Any]],
+        shots: int,
+        *,
+        transpiler_info: Mapping[str, Any] | None = None,
+        mitigation_info: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Submit one ``estimation`` job; return its job id.
+
+        Args:
+            device: the device to run on.
+            circuit: state preparation in its own (virtual) qubit numbering; final
+                measurements are removed.
+            observable: a ``SparsePauliOp`` or OQTOPUS terms ``{"pauli", "coeff"}``.
+            shots: shots per commuting group (1 ... 10 000 000).
+            transpiler_info: default ``{}`` (the server lays the circuit out and maps the
+                operator itself).
+            mitigation_info: passed through.
+            name: job name.
+
+        Raises:
+            CircuitValidationError: shots out of range or a non-Hermitian observable.
+        """
+        from ...exceptions import CircuitValidationError
+
+        if not 1 <= int(shots) <= MAX_SHOTS:
+            raise CircuitValidationError(f"shots={shots} is out of range [1, {MAX_SHOTS}]")
+        options = {
+            "shots": shots,
+            "transpiler_info": dict(transpiler_info or {}),
+            "mitigation_info": mitigation_info,
+            "job_name": name,
+        }
+        payload = {
+            "input": {
+                "program": [to_program(circuit, keep_measurements=False)],
+                "operator": pauli_terms(observable),
+            },
+            "submit": self._submit_body(device, "estimation", options),
+        }
+        return self.submit(device, payload, options)
+
+    def estimation_result(self, job_ref: str) -> tuple[float, float]:
+        """``(exp_value, stds)`` of a finished estimation job (``stds`` = standard error).
+
+        Raises:
+            JobFailedError: the job failed or was cancelled.
+            MultiCloudError: the job has not finished yet.
+        """
+        job = self.job(job_ref)
+        status = job["status"]
+        if status in ("failed", "cancelled"):
+            info = job.get("job_info") or {}
+            reason = info.get("message") or "no reason given"
+            raise JobFailedError(
+                f"{VENDOR}: estimation job {job_ref} {status}: {reason}",
+                job_id=job_ref,
+                vendor_status=status,
+            )
+        if status != "succeeded":
+            raise MultiCloudError(f"{VENDOR}: estimation job {job_ref} is still {status}")
+        result = self._archive(job, "result")
+        estimation = result.get("estimation") if isinstance(result, Mapping) else None
+        if not isinstance(estimation, Mapping):
+            raise MalformedResponseError(
+                f"{VENDOR}: job {job_ref} result has no 'estimation' section", vendor=VENDOR
+            )
+        values = []
+        for key in ("exp_value", "stds"):
+            value = estimation.get(key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise MalformedResponseError(
+                    f"{VENDOR}: job {job_ref} estimation has no numeric '{key}'", vendor=VENDOR
+                )
+            values.append(float(value))
+        return values[0], values[1]
+
+
+class OqtopusBackend(MultiCloudBackend):
+    """An OQTOPUS Cloud device as a Qiskit backend."""
+
+    vendor_options = OqtopusAdapter.run_options
+
+
+def _text(data: Any, field: str, where: str) -> str:
+    if not isinstance(data, Mapping) or not isinstance(data.get(field), str) or not data[field]:
+        raise MalformedResponseError(f"{VENDOR}: {where} answer has no '{field}'", vendor=VENDOR)
+    value: str = data[field]
+    return value
+
+
+def _loads(text: str, what: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MalformedResponseError(f"{VENDOR}: {what} is not valid JSON", vendor=VENDOR) from exc
+
+
+def _counts(histogram: Any, job_ref: str) -> dict[str, int]:
+    """Validate one histogram (an object, or JSON text from older servers)."""
+    if isinstance(histogram, str):
+        histogram = _loads(histogram, "counts")
+    if not isinstance(histogram, Mapping):
+        raise MalformedResponseError(
+            f"{VENDOR}: job {job_ref} result has no 'counts'", vendor=VENDOR
+        )
+    out: dict[str, int] = {}
+    for key, value in histogram.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise MalformedResponseError(
+                f"{VENDOR}: job {job_ref} count for {key!r} is not a number", vendor=VENDOR
+            )
+        if int(value):
+            out[str(key)] = int(value)
+    return out
