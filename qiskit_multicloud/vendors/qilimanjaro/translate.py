@@ -1,0 +1,220 @@
+"""Qiskit circuits <-> the Qibo OpenQASM 2 dialect, the gzip+base64 envelope, bit order.
+
+Circuits are flattened to one register ``c`` holding only the measured clbits (sorted by
+their Qiskit index); the original index of each ``c[p]`` is written into a QASM comment
+(``// qiskit-multicloud clbits: 0,2,3``) so results can be put back in Qiskit order from the
+job record alone, even in a new process. Qibo ignores comment lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
+
+from ...exceptions import CircuitValidationError, MalformedResponseError
+from ..translate import to_qasm2
+
+VENDOR = "qilimanjaro"
+ORDER_COMMENT = "// qiskit-multicloud clbits:"
+_ORDER_RE = re.compile(r"^//\s*qiskit-multicloud clbits:\s*([0-9,\s]*)$", re.MULTILINE)
+
+#: Instructions the Qibo importer cannot read (and that must not reach the service).
+REJECTED = {
+    "reset": "Qibo's QASM importer rejects 'reset'; remove it (start from |0> instead)",
+    "delay": "Qibo's QASM importer cannot parse 'delay'; remove delays",
+    "if_else": "classical conditionals are not supported by Qilimanjaro",
+    "while_loop": "control flow is not supported by Qilimanjaro",
+    "for_loop": "control flow is not supported by Qilimanjaro",
+    "switch_case": "control flow is not supported by Qilimanjaro",
+}
+#: Directives silently dropped (Qibo rejects them; they do not change the outcome).
+DROPPED = frozenset({"barrier"})
+
+
+def flatten(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
+    """Rebuild ``circuit`` with one register ``c`` of only the measured clbits.
+
+    Returns:
+        The new circuit and ``order`` (``order[p]`` = Qiskit index of the clbit in ``c[p]``).
+
+    Raises:
+        CircuitValidationError: reset/conditionals/delay, a clbit written twice, a qubit
+            measured twice or used after its measurement.
+    """
+    label = f"circuit {circuit.name!r}"
+    qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
+    cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
+    measured_qubits: set[int] = set()
+    written: dict[int, int] = {}
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        if name in DROPPED:
+            continue
+        if name in REJECTED:
+            raise CircuitValidationError(f"{label}: {REJECTED[name]}")
+        qubits = [qindex[q] for q in instruction.qubits]
+        if name == "measure":
+            qubit, clbit = qubits[0], cindex[instruction.clbits[0]]
+            if clbit in written:
+                raise CircuitValidationError(
+                    f"{label}: clbit {clbit} is written by more than one measurement; "
+                    "Qilimanjaro needs every classical bit measured exactly once"
+                )
+            if qubit in measured_qubits:
+                raise CircuitValidationError(
+                    f"{label}: qubit {qubit} is measured twice; Qilimanjaro only supports "
+                    "one final measurement per qubit"
+                )
+            measured_qubits.add(qubit)
+            written[clbit] = qubit
+            continue
+        if instruction.clbits or getattr(instruction.operation, "condition", None):
+            raise CircuitValidationError(f"{label}: '{name}' uses classical bits; not supported")
+        late = measured_qubits.intersection(qubits)
+        if late:
+            raise CircuitValidationError(
+                f"{label}: '{name}' acts on qubit {min(late)} after it was measured; "
+                "Qilimanjaro supports measurements only at the end of a circuit"
+            )
+    order = sorted(written)
+    qreg = QuantumRegister(circuit.num_qubits, "q")
+    creg = ClassicalRegister(len(order), "c")
+    flat = QuantumCircuit(qreg, creg, name=circuit.name)
+    slot = {clbit: p for p, clbit in enumerate(order)}
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        if name in DROPPED:
+            continue
+        qubits = [qreg[qindex[q]] for q in instruction.qubits]
+        if name == "measure":
+            flat.measure(qubits[0], creg[slot[cindex[instruction.clbits[0]]]])
+        else:
+            flat.append(instruction.operation, qubits, [], copy=False)
+    return flat, order
+
+
+def circuit_to_qasm(circuit: QuantumCircuit) -> str:
+    """The Qibo-dialect OpenQASM 2 text of one circuit (with the clbit-order comment)."""
+    flat, order = flatten(circuit)
+    text = to_qasm2(flat)
+    if "\ngate " in text or "opaque " in text:
+        raise CircuitValidationError(
+            f"circuit {circuit.name!r} needs custom gate definitions in QASM; transpile it "
+            "to the backend's native gates first"
+        )
+    header, _, body = text.partition("\n")
+    comment = f"{ORDER_COMMENT} {','.join(str(i) for i in order)}"
+    return f"{header}\n{comment}\n{body}"
+
+
+def clbit_order(qasm: str) -> list[int] | None:
+    """The clbit order recorded in a QASM text by :func:`circuit_to_qasm`, if present."""
+    match = _ORDER_RE.search(qasm)
+    if match is None:
+        return None
+    text = match.group(1).strip()
+    return [int(part) for part in text.split(",") if part.strip()] if text else []
+
+
+# -- envelope ---------------------------------------------------------------------------------
+
+
+def compress(payload: Any) -> str:
+    """Wrap ``payload`` as the envelope string ``{"data", "encoding", "compression"}``."""
+    raw = gzip.compress(json.dumps(payload).encode("utf-8"))
+    data = base64.b64encode(raw).decode("ascii")
+    return json.dumps({"data": data, "encoding": "utf-8", "compression": "gzip"})
+
+
+def decompress(envelope: Any, what: str) -> Any:
+    """Decode an envelope (string or object); either base64 alphabet, padding optional.
+
+    Raises:
+        MalformedResponseError: anything in the chain fails to decode.
+    """
+
+    def bad(reason: str) -> MalformedResponseError:
+        return MalformedResponseError(f"{VENDOR}: cannot decode {what}: {reason}", vendor=VENDOR)
+
+    if isinstance(envelope, str):
+        try:
+            envelope = json.loads(envelope)
+        except ValueError as exc:
+            raise bad("it is not JSON text") from exc
+    if not isinstance(envelope, Mapping) or not isinstance(envelope.get("data"), str):
+        raise bad("missing string field 'data'")
+    compression = envelope.get("compression", "gzip")
+    encoding = envelope.get("encoding", "utf-8")
+    data: str = envelope["data"]
+    try:
+        raw = base64.b64decode(
+            data.replace("-", "+").replace("_", "/") + "=" * (-len(data) % 4), validate=True
+        )
+        if compression == "gzip":
+            raw = gzip.decompress(raw)
+        elif compression not in (None, "", "none"):
+            raise bad(f"unknown compression {compression!r}")
+        return json.loads(raw.decode(str(encoding)))
+    except (binascii.Error, OSError, EOFError, LookupError, UnicodeDecodeError) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}") from exc
+    except ValueError as exc:
+        raise bad(f"payload is not JSON ({exc})") from exc
+
+
+# -- bit order --------------------------------------------------------------------------------
+
+
+def qibo_to_qiskit(bits: str, order: Sequence[int], width: int) -> str:
+    """A Qibo key (first measured bit leftmost) as a Qiskit bitstring over ``width`` clbits."""
+    out = ["0"] * width
+    for position, clbit in enumerate(order):
+        out[width - 1 - clbit] = bits[position]
+    return "".join(out)
+
+
+def convert_counts(
+    counts: Any, order: Sequence[int], width: int, where: str
+) -> dict[str, int]:
+    """Qibo ``counts`` -> Qiskit-order counts (validating keys and values)."""
+    if not isinstance(counts, Mapping):
+        raise MalformedResponseError(f"{VENDOR}: {where}: 'counts' is not an object", vendor=VENDOR)
+    out: dict[str, int] = {}
+    for key, value in counts.items():
+        if not isinstance(key, str) or len(key) != len(order) or key.strip("01"):
+            raise MalformedResponseError(
+                f"{VENDOR}: {where}: count key {key!r} is not a {len(order)}-bit string",
+                vendor=VENDOR,
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise MalformedResponseError(
+                f"{VENDOR}: {where}: count for {key!r} is {value!r}, not a count", vendor=VENDOR
+            )
+        qiskit_key = qibo_to_qiskit(key, order, width)
+        out[qiskit_key] = out.get(qiskit_key, 0) + int(value)
+    return out
+
+
+def convert_samples(samples: Any, order: Sequence[int], width: int, where: str) -> list[str]:
+    """Qibo per-shot ``samples`` (lists of 0/1) -> Qiskit-order bitstrings, in shot order."""
+    if not isinstance(samples, list):
+        raise MalformedResponseError(f"{VENDOR}: {where}: 'samples' is not a list", vendor=VENDOR)
+    memory = []
+    for shot in samples:
+        if (
+            not isinstance(shot, list)
+            or len(shot) != len(order)
+            or any(bit not in (0, 1) or isinstance(bit, float) for bit in shot)
+        ):
+            raise MalformedResponseError(
+                f"{VENDOR}: {where}: sample {shot!r} is not a list of {len(order)} bits",
+                vendor=VENDOR,
+            )
+        memory.append(qibo_to_qiskit("".join(str(int(b)) for b in shot), order, width))
+    return memory
