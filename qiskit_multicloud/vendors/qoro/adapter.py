@@ -1,0 +1,451 @@
+"""Qoro Service REST client: protocol translation only.
+
+A ``run()`` becomes one Qoro job: ``POST job/init/`` (job type ``EXECUTE``), then one or
+more ``POST job/{id}/add_circuits/`` fragments, each under the 0.95 MiB body limit, the last
+one with ``"finalized": "true"``. Circuits are labelled ``"0"``..``"n-1"`` so results (which
+come back keyed by label, paginated) map back to the order given to ``run()``.
+
+Beyond the :class:`VendorAdapter` interface, :meth:`QoroAdapter.estimate` and
+:meth:`QoroAdapter.expectation_results` run ``EXPECTATION`` jobs (exact expectation values
+per Pauli term) for an Estimator primitive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus
+from qiskit.quantum_info import SparsePauliOp
+
+from ...backend import MultiCloudBackend
+from ...config import VendorSettings
+from ...exceptions import CircuitValidationError, ConfigurationError, VendorAPIError
+from ...options import OptionSpec
+from ...transport import HeaderAuth, Timeouts, Transport
+from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
+from ...version import __version__
+from ..base import RunOptions, VendorAdapter
+from . import histogram
+from .devices import VENDOR, malformed, qpu_system_spec, require, simulator_cluster_spec
+from .settings import QoroSettings
+from .translate import (
+    check_ham_group,
+    circuit_to_qasm,
+    compress,
+    encode_circuit,
+    encode_ham_ops,
+    observable_terms,
+)
+
+log = logging.getLogger(__name__)
+
+#: Qoro job status -> Qiskit status. ``PENDING`` is QUEUED: our submit finalizes the job
+#: before returning, so we never observe the pre-finalize use of ``PENDING``.
+#: ``PAUSED`` (held by the service, will resume) is reported as QUEUED.
+STATUS_MAP: dict[str, JobStatus] = {
+    "PENDING": JobStatus.QUEUED,
+    "SCHEDULED": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "PAUSED": JobStatus.QUEUED,
+    "COMPLETED": JobStatus.DONE,
+    "FAILED": JobStatus.ERROR,
+    "CANCELLED": JobStatus.CANCELLED,
+    "INSUFFICIENT_CREDITS": JobStatus.ERROR,
+    "TIMED_OUT": JobStatus.ERROR,
+}
+
+#: Why a job in a failed terminal state has no results.
+FAILURE_MESSAGES: dict[str, str] = {
+    "FAILED": "the Qoro Service reports the job FAILED",
+    "INSUFFICIENT_CREDITS": (
+        "the job never ran: the account has insufficient credits (status INSUFFICIENT_CREDITS); "
+        "top up credits on the Qoro dashboard and submit again"
+    ),
+    "TIMED_OUT": (
+        "the job exceeded the service's execution deadline (status TIMED_OUT); submit fewer or "
+        "smaller circuits"
+    ),
+}
+
+#: Largest ``add_circuits/`` body, measured as ``json.dumps`` of the whole body.
+MAX_FRAGMENT_BYTES = int(0.95 * 1024 * 1024)
+#: Result entries per ``resultsV2/`` page (what the SDK asks for).
+PAGE_SIZE = 100
+
+QORO_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "tag", "qiskit-multicloud", "free-text tag of the Qoro job (job/init 'tag')", (str,)
+    ),
+    OptionSpec(
+        "use_packing",
+        False,
+        "let the service pack several small circuits onto one device run (job/init 'use_packing')",
+        (bool,),
+    ),
+)
+
+Observables: TypeAlias = str | SparsePauliOp | Sequence[SparsePauliOp]
+
+
+def fragments(
+    encoded: Sequence[tuple[str, str]], envelope: Mapping[str, Any], limit: int = MAX_FRAGMENT_BYTES
+) -> list[dict[str, Any]]:
+    """Pack ``(label, data)`` circuits greedily into ``add_circuits/`` bodies under ``limit``.
+
+    Only the last body has ``"finalized": "true"`` (a string, as the service expects).
+
+    Raises:
+        CircuitValidationError: one circuit alone is larger than the limit.
+    """
+    overhead = len(json.dumps({"circuits": {}, **envelope, "finalized": "false"}))
+    chunks: list[dict[str, str]] = [{}]
+    size = overhead
+    for label, data in encoded:
+        item = len(json.dumps(label)) + len(json.dumps(data)) + 4
+        if overhead + item > limit:
+            raise CircuitValidationError(
+                f"circuit {label} is {item} bytes compressed, more than the Qoro upload limit "
+                f"of {limit} bytes per request; split it into smaller circuits"
+            )
+        if chunks[-1] and size + item > limit:
+            chunks.append({})
+            size = overhead
+        chunks[-1][label] = data
+        size += item
+    last = len(chunks) - 1
+    return [
+        {"circuits": chunk, **envelope, "finalized": "true" if i == last else "false"}
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+class QoroAdapter(VendorAdapter):
+    """Qoro Service account: QPU systems and simulator clusters as devices."""
+
+    vendor = VENDOR
+    display_name = "Qoro Service"
+    settings_class = QoroSettings
+    status_map = STATUS_MAP
+    run_options = QORO_OPTIONS
+
+    def __init__(self, settings: VendorSettings, transport: Transport) -> None:
+        super().__init__(settings, transport)
+        #: Per EXPECTATION job: (dense terms, coefficients) per circuit, for recombination.
+        self._estimates: dict[str, list[tuple[list[str], list[complex]]]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: VendorSettings) -> QoroAdapter:
+        """Adapter with a ``Bearer`` API-key transport.
+
+        Raises:
+            ConfigurationError: settings of another vendor, or no API key.
+        """
+        if not isinstance(settings, QoroSettings) or settings.api_key is None:
+            raise ConfigurationError("qoro: settings need an api_key (QoroSettings.resolve)")
+        transport = Transport(
+            VENDOR,
+            settings.url,
+            HeaderAuth("Authorization", settings.api_key, prefix="Bearer "),
+            timeouts=Timeouts(connect=10.0, read=100.0),
+            user_agent=f"qiskit-multicloud/{__version__} (qoro)",
+        )
+        return cls(settings, transport)
+
+    # -- discovery ------------------------------------------------------------------------
+
+    def list_devices(self) -> list[DeviceSpec]:
+        """QPU systems (``qpusystem/``) then simulator clusters (``simulatorcluster/``)."""
+        systems = self.transport.json("GET", "qpusystem/")
+        clusters = self.transport.json("GET", "simulatorcluster/")
+        if not isinstance(systems, list) or not isinstance(clusters, list):
+            raise malformed("qpusystem/ and simulatorcluster/ must answer JSON lists")
+        assert isinstance(self.settings, QoroSettings)
+        specs = [spec for spec in map(qpu_system_spec, systems) if spec is not None]
+        specs += [simulator_cluster_spec(c, self.settings.simulator_qubits) for c in clusters]
+        return specs
+
+    # -- sampling -------------------------------------------------------------------------
+
+    @staticmethod
+    def _init_body(device: DeviceSpec, job_type: str, options: RunOptions) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "tag": options.get("tag", "qiskit-multicloud"),
+            "job_type": job_type,
+            "use_packing": bool(options.get("use_packing", False)),
+        }
+        key = (
+            "simulator_cluster"
+            if device.extra.get("kind") == "simulator_cluster"
+            else "qpu_system_name"
+        )
+        body[key] = device.device_id
+        return body
+
+    def build_payload(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> dict[str, Any]:
+        """``{"init": job/init body, "fragments": [add_circuits bodies]}`` (no HTTP)."""
+        encoded = [(str(i), encode_circuit(c)) for i, c in enumerate(circuits)]
+        envelope = {"mode": "append", "shots": int(options["shots"])}
+        return {
+            "init": self._init_body(device, "EXECUTE", options),
+            "fragments": fragments(encoded, envelope),
+        }
+
+    def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
+        """Create the job, upload every fragment; return the Qoro ``job_id``."""
+        answer = self.transport.json("POST", "job/init/", json=payload["init"], idempotent=False)
+        job_id = require(answer, "job_id", str, "job/init/ reply")
+        total = len(payload["fragments"])
+        for index, body in enumerate(payload["fragments"]):
+            try:
+                self.transport.request(
+                    "POST", f"job/{job_id}/add_circuits/", json=body, idempotent=False
+                )
+            except VendorAPIError as exc:
+                raise self._upload_failed(job_id, index, total, exc) from exc
+        return str(job_id)
+
+    def _upload_failed(
+        self, job_id: str, index: int, total: int, exc: VendorAPIError
+    ) -> VendorAPIError:
+        """Name the half-uploaded job; cancel it when the service surely refused the upload."""
+        definite = exc.status is not None and 400 <= exc.status < 500
+        note = "it was cancelled" if definite else f"cancel it with cancel({job_id!r}) if it exists"
+        if definite:
+            try:
+                self.cancel(job_id)
+            except VendorAPIError:
+                note = f"cancelling it failed too; cancel job {job_id} on the Qoro dashboard"
+        return type(exc)(
+            f"qoro: job {job_id} was created but uploading circuits failed at fragment "
+            f"{index + 1} of {total} ({exc}); {note}",
+            vendor=VENDOR,
+            status=exc.status,
+            vendor_message=exc.vendor_message,
+            request_id=exc.request_id,
+        )
+
+    def status(self, job_ref: str) -> VendorJobStatus:
+        """One ``GET job/{id}/status/``."""
+        answer = self.transport.json("GET", f"job/{job_ref}/status/")
+        raw = require(answer, "status", str, f"job/{job_ref}/status/ reply")
+        message = FAILURE_MESSAGES.get(raw.upper())
+        if raw.upper() not in STATUS_MAP:
+            message = f"unrecognised Qoro status {raw!r}; treated as queued"
+            log.warning("qoro: job %s: %s", job_ref, message)
+        return VendorJobStatus(map_status(STATUS_MAP, raw, JobStatus.QUEUED), raw, message=message)
+
+    def failure_message(self, job_ref: str) -> str | None:
+        """The reason for a failed terminal status."""
+        return self.status(job_ref).message
+
+    def _result_entries(self, job_ref: str, count: int) -> list[Any]:
+        """Page ``resultsV2/`` and return each label's ``results`` in label order 0..count-1."""
+        by_label: dict[str, Any] = {}
+        offset = 0
+        while True:
+            page = self.transport.json(
+                "GET", f"job/{job_ref}/resultsV2/", params={"limit": PAGE_SIZE, "offset": offset}
+            )
+            where = f"job/{job_ref}/resultsV2/ page at offset {offset}"
+            entries = require(page, "results", list, where)
+            for entry in entries:
+                label = require(entry, "label", str, where + " entry")
+                if "results" not in entry:
+                    raise malformed(f"{where}: entry {label!r} has no 'results'")
+                by_label[label] = entry["results"]
+            if page.get("next") is None:
+                break
+            if not entries:
+                raise malformed(f"{where}: empty page but 'next' is set")
+            offset += PAGE_SIZE
+        missing = [str(i) for i in range(count) if str(i) not in by_label]
+        if missing:
+            raise malformed(f"job {job_ref}: results lack circuit label(s) {missing[:5]}")
+        return [by_label[str(i)] for i in range(count)]
+
+    def results(
+        self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
+    ) -> list[CircuitCounts]:
+        """Decode each circuit's ``qh1``/``qh2`` histogram (already Qiskit bit order)."""
+        outcomes = []
+        for layout, data in zip(layouts, self._result_entries(job_ref, len(layouts)), strict=True):
+            if not isinstance(data, Mapping) or "encoding" not in data:
+                raise malformed(f"job {job_ref}: result of {layout.name!r} is not a histogram")
+            try:
+                counts = histogram.decode_envelope(data)
+            except histogram.HistogramError as exc:
+                raise malformed(f"job {job_ref}: histogram of {layout.name!r}: {exc}") from exc
+            if data["n_bits"] != layout.num_clbits:
+                raise malformed(
+                    f"job {job_ref}: histogram of {layout.name!r} has {data['n_bits']} bits, "
+                    f"the circuit {layout.num_clbits} classical bits"
+                )
+            outcomes.append(CircuitCounts(counts=counts, shots=sum(counts.values())))
+        return outcomes
+
+    def cancel(self, job_ref: str) -> None:
+        """``POST job/{id}/cancel/``; 403 and 409 become clear :class:`VendorAPIError` s."""
+        response = self.transport.request(
+            "POST", f"job/{job_ref}/cancel/", idempotent=False, ok=(200, 201, 202, 204, 403, 409)
+        )
+        if response.status_code == 403:
+            raise VendorAPIError(
+                f"qoro: job {job_ref} cannot be cancelled with this API key (HTTP 403): it "
+                "belongs to another account or the key lacks permission",
+                vendor=VENDOR,
+                status=403,
+            )
+        if response.status_code == 409:
+            try:
+                state = self.status(job_ref).raw
+            except VendorAPIError:
+                state = "unknown status"
+            raise VendorAPIError(
+                f"qoro: job {job_ref} already finished ({state}); there is nothing to cancel",
+                vendor=VENDOR,
+                status=409,
+            )
+
+    def delete(self, job_ref: str) -> None:
+        """Remove the job from the account's job list (``DELETE job/{id}``, no slash)."""
+        self.transport.request("DELETE", f"job/{job_ref}")
+
+    # -- expectation values (not part of VendorAdapter; for the Estimator) ----------------
+
+    def estimate(
+        self,
+        device: DeviceSpec,
+        circuits: Sequence[QuantumCircuit],
+        ham_ops: Observables,
+        shots: int | None = None,
+    ) -> str:
+        """Submit an ``EXPECTATION`` job; return its job reference.
+
+        Args:
+            device: a device whose ``supports_expval`` is true.
+            circuits: state preparations (final measurements are ignored by the service).
+            ham_ops: one ``SparsePauliOp`` for every circuit, a list with one per circuit,
+                or a Qoro ``ham_ops`` string (dense terms, qubit 0 leftmost, ``;`` between
+                terms; either one group for all circuits or ``|``-separated groups, one per
+                circuit; coefficients 1).
+            shots: ignored by the service (values are exact); accepted for interface parity.
+
+        Raises:
+            CircuitValidationError: the device has no expectation support, or circuits and
+                observables do not fit (nothing is sent).
+        """
+        if not device.extra.get("supports_expval"):
+            raise CircuitValidationError(
+                f"qoro: {device.device_id} does not compute expectation values "
+                "(supports_expval is false); measure the observable's Pauli groups instead"
+            )
+        if not circuits:
+            raise CircuitValidationError("estimate() needs at least one circuit")
+        per_circuit = self._observables(circuits, ham_ops)
+        for circuit in circuits:
+            if circuit.num_qubits > device.n_qubits:
+                raise CircuitValidationError(
+                    f"circuit {circuit.name!r} uses {circuit.num_qubits} qubits; "
+                    f"{device.device_id} has {device.n_qubits}"
+                )
+        groups = [terms for terms, _ in per_circuit]
+        envelope: dict[str, Any] = {"mode": "append", "observables": encode_ham_ops(groups)}
+        if len(groups) > 1:
+            envelope["circuit_ham_map"] = [[i, i + 1] for i in range(len(groups))]
+        bare = [c.remove_final_measurements(inplace=False) or c for c in circuits]
+        encoded = [(str(i), compress(circuit_to_qasm(c))) for i, c in enumerate(bare)]
+        payload = {
+            "init": self._init_body(device, "EXPECTATION", {}),
+            "fragments": fragments(encoded, envelope),
+        }
+        job_id = self.submit(device, payload, {})
+        self._estimates[job_id] = per_circuit
+        return job_id
+
+    @staticmethod
+    def _observables(
+        circuits: Sequence[QuantumCircuit], ham_ops: Observables
+    ) -> list[tuple[list[str], list[complex]]]:
+        """(dense terms, coefficients) per circuit, padded to each circuit's width."""
+        if isinstance(ham_ops, str):
+            groups = [check_ham_group(g) for g in ham_ops.split("|")]
+            if len(groups) not in (1, len(circuits)):
+                raise CircuitValidationError(
+                    f"ham_ops has {len(groups)} groups for {len(circuits)} circuits; give one "
+                    "group for all circuits or one per circuit"
+                )
+            chosen = groups * len(circuits) if len(groups) == 1 else groups
+            out = []
+            for circuit, terms in zip(circuits, chosen, strict=True):
+                if len(terms[0]) > circuit.num_qubits:
+                    raise CircuitValidationError(
+                        f"ham_ops term {terms[0]!r} is wider than circuit {circuit.name!r}"
+                    )
+                padded = [t.ljust(circuit.num_qubits, "I") for t in terms]
+                out.append((padded, [complex(1.0)] * len(terms)))
+            return out
+        ops = [ham_ops] * len(circuits) if isinstance(ham_ops, SparsePauliOp) else list(ham_ops)
+        if len(ops) != len(circuits):
+            raise CircuitValidationError(
+                f"{len(ops)} observables for {len(circuits)} circuits; give one per circuit"
+            )
+        return [observable_terms(op, c.num_qubits) for op, c in zip(ops, circuits, strict=True)]
+
+    def expectation_terms(self, job_ref: str, count: int | None = None) -> list[dict[str, float]]:
+        """Per circuit, the service's value of each dense term (qubit 0 leftmost)."""
+        if count is None:
+            if job_ref not in self._estimates:
+                raise ConfigurationError(
+                    f"qoro: job {job_ref} was not submitted by this adapter; pass count="
+                )
+            count = len(self._estimates[job_ref])
+        values = []
+        for index, data in enumerate(self._result_entries(job_ref, count)):
+            if not isinstance(data, Mapping) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values()
+            ):
+                raise malformed(f"job {job_ref}: circuit {index} has no expectation values")
+            values.append({str(k): float(v) for k, v in data.items()})
+        return values
+
+    def expectation_results(
+        self, job_ref: str, observables: Sequence[tuple[list[str], list[complex]]] | None = None
+    ) -> list[float]:
+        """Expectation value per circuit: ``sum(coeff * <term>)`` recombined client-side.
+
+        Args:
+            job_ref: reference returned by :meth:`estimate`.
+            observables: (dense terms, coefficients) per circuit; only needed for a job
+                submitted by another adapter instance (e.g. another process).
+
+        Raises:
+            MalformedResponseError: a term's value is missing from the reply.
+        """
+        known = list(observables) if observables is not None else self._estimates.get(job_ref)
+        if known is None:
+            raise ConfigurationError(
+                f"qoro: job {job_ref} was not submitted by this adapter; pass observables="
+            )
+        results = []
+        for index, ((terms, coeffs), values) in enumerate(
+            zip(known, self.expectation_terms(job_ref, len(known)), strict=True)
+        ):
+            total = 0j
+            for term, coeff in zip(terms, coeffs, strict=True):
+                if term not in values:
+                    raise malformed(f"job {job_ref}: circuit {index} lacks a value for {term!r}")
+                total += coeff * values[term]
+            results.append(float(total.real))
+        return results
+
+
+class QoroBackend(MultiCloudBackend):
+    """A Qoro QPU system or simulator cluster as a Qiskit backend."""
+
+    vendor_options = QoroAdapter.run_options

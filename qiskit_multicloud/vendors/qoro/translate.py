@@ -1,0 +1,163 @@
+"""Circuit and observable encodings of the Qoro Service.
+
+* Circuits travel as OpenQASM 2.0 text, gzip-compressed, then standard base64.
+* Observables (``ham_ops``) are dense Pauli strings with **qubit 0 leftmost** (the reverse
+  of a Qiskit label), ``;`` between terms and ``|`` between groups. On the wire each group
+  becomes ``@gzs<n>:<base64(gzip(sparse))>``, where the sparse form lists only the
+  non-identity positions of each term (``ZIIZ`` -> ``Z0Z3``; all-identity -> ``I``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import re
+import zlib
+from collections.abc import Sequence
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+
+from ...exceptions import CircuitValidationError
+from ..translate import merge_registers, to_qasm2
+
+_SPARSE_TERM = re.compile(r"([XYZ])(\d+)")
+_GROUP_HEADER = re.compile(r"@gzs(\d+):(.*)", re.DOTALL)
+
+
+def compress(text: str) -> str:
+    """UTF-8, gzip, then base64 (the encoding of circuits and observable groups)."""
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), mtime=0)).decode("ascii")
+
+
+def decompress(data: str) -> str:
+    """Inverse of :func:`compress`.
+
+    Raises:
+        ValueError: not base64, not gzip or not UTF-8.
+    """
+    try:
+        return gzip.decompress(base64.b64decode(data, validate=True)).decode("utf-8")
+    except (binascii.Error, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise ValueError(f"not base64(gzip(utf-8)) data: {exc}") from exc
+
+
+def _tiled(circuit: QuantumCircuit) -> bool:
+    """True when the classical registers cover the clbits exactly, in order."""
+    return [bit for reg in circuit.cregs for bit in reg] == list(circuit.clbits)
+
+
+def circuit_to_qasm(circuit: QuantumCircuit) -> str:
+    """OpenQASM 2.0 for one circuit.
+
+    Registers are kept when they tile the classical bits in order (the service's bitstring
+    then covers them in declaration order); loose or overlapping bits are merged into one
+    register so the outcome string still covers clbit ``i`` at position ``i`` from the right.
+
+    Raises:
+        CircuitValidationError: the circuit uses something OpenQASM 2 cannot express.
+    """
+    if circuit.num_clbits and not _tiled(circuit):
+        circuit = merge_registers(circuit)
+    return to_qasm2(circuit)
+
+
+def encode_circuit(circuit: QuantumCircuit) -> str:
+    """The wire form of one circuit: ``base64(gzip(qasm2))``."""
+    return compress(circuit_to_qasm(circuit))
+
+
+# -- observables ----------------------------------------------------------------------------
+
+
+def qiskit_label_to_dense(label: str) -> str:
+    """A Qiskit Pauli label (qubit 0 rightmost) as a Qoro dense term (qubit 0 leftmost)."""
+    return label[::-1]
+
+
+def dense_to_qiskit_label(term: str) -> str:
+    """A Qoro dense term (qubit 0 leftmost) as a Qiskit Pauli label (qubit 0 rightmost)."""
+    return term[::-1]
+
+
+def observable_terms(observable: SparsePauliOp, num_qubits: int) -> tuple[list[str], list[complex]]:
+    """Dense Qoro terms and their coefficients for a ``SparsePauliOp``.
+
+    The operator is padded with identities up to ``num_qubits`` (on the high qubits).
+
+    Raises:
+        CircuitValidationError: the operator is wider than the circuit.
+    """
+    if observable.num_qubits > num_qubits:
+        raise CircuitValidationError(
+            f"observable acts on {observable.num_qubits} qubits but the circuit has "
+            f"{num_qubits}; give an observable no wider than the circuit"
+        )
+    pad = "I" * (num_qubits - observable.num_qubits)
+    terms: list[str] = []
+    coeffs: list[complex] = []
+    for label, coeff in observable.to_list():
+        terms.append(qiskit_label_to_dense(pad + label))
+        coeffs.append(complex(coeff))
+    return terms, coeffs
+
+
+def check_ham_group(group: str) -> list[str]:
+    """Split and check one ``;``-separated group of dense terms.
+
+    Raises:
+        CircuitValidationError: empty terms, unequal lengths or letters other than IXYZ.
+    """
+    terms = group.split(";")
+    if not all(terms):
+        raise CircuitValidationError(f"ham_ops group {group!r} has an empty term")
+    if len({len(t) for t in terms}) != 1:
+        raise CircuitValidationError(f"ham_ops group {group!r} mixes terms of different lengths")
+    if any(set(t) - set("IXYZ") for t in terms):
+        raise CircuitValidationError(f"ham_ops group {group!r} may only use the letters I, X, Y, Z")
+    return terms
+
+
+def _sparse(term: str) -> str:
+    parts = [f"{p}{i}" for i, p in enumerate(term) if p != "I"]
+    return "".join(parts) or "I"
+
+
+def encode_ham_ops(groups: Sequence[Sequence[str]]) -> str:
+    """Wire form of observable groups: ``@gzs<n>:<...>`` per group, joined by ``|``."""
+    encoded = []
+    for terms in groups:
+        width = len(terms[0])
+        encoded.append(f"@gzs{width}:" + compress(";".join(_sparse(t) for t in terms)))
+    return "|".join(encoded)
+
+
+def decode_ham_ops(wire: str) -> list[list[str]]:
+    """Dense terms per group from the wire form (plain dense groups are accepted too).
+
+    Raises:
+        ValueError: a group is not decodable or names a qubit outside its width.
+    """
+    groups: list[list[str]] = []
+    for group in wire.split("|"):
+        match = _GROUP_HEADER.fullmatch(group)
+        if match is None:
+            groups.append(group.split(";"))
+            continue
+        width = int(match.group(1))
+        terms = []
+        for sparse in decompress(match.group(2)).split(";"):
+            dense = ["I"] * width
+            if sparse != "I":
+                consumed = 0
+                for pauli, index in _SPARSE_TERM.findall(sparse):
+                    if int(index) >= width:
+                        raise ValueError(f"term {sparse!r} names qubit {index} of {width}")
+                    dense[int(index)] = pauli
+                    consumed += len(pauli) + len(index)
+                if consumed != len(sparse):
+                    raise ValueError(f"malformed sparse Pauli term {sparse!r}")
+            terms.append("".join(dense))
+        groups.append(terms)
+    return groups
