@@ -1,0 +1,447 @@
+"""OQC QCaaS (v3 API) adapter: REST calls to and from the neutral types.
+
+One ``run()`` chunk becomes one OQC task per circuit. The job reference is the task ids
+joined by ``","``. Task calls go to each QPU's own ``url`` (from the QPU list), account
+and discovery calls to the entry URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus
+
+from ...backend import MultiCloudBackend
+from ...config import Secret, VendorSettings
+from ...exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    MalformedResponseError,
+    VendorAPIError,
+)
+from ...job import FINAL, aggregate_status
+from ...options import OptionSpec
+from ...transport import Auth, Transport
+from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus
+from ..base import RunOptions, VendorAdapter
+from . import translate
+from .device import device_spec
+from .settings import OQCSettings
+
+log = logging.getLogger(__name__)
+
+TOKEN_HEADER = "Authentication-Token"
+JOB_REF_SEPARATOR = ","
+
+#: OQC task status -> Qiskit JobStatus (v3 names plus the aliases the v4 gateway uses).
+STATUS_MAP: dict[str, JobStatus] = {
+    "CREATED": JobStatus.INITIALIZING,
+    "SUBMITTED": JobStatus.QUEUED,
+    "QUEUED": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "IN_PROGRESS": JobStatus.RUNNING,
+    "COMPLETED": JobStatus.DONE,
+    "SUCCEEDED": JobStatus.DONE,
+    "DONE": JobStatus.DONE,
+    "FAILED": JobStatus.ERROR,
+    "ERROR": JobStatus.ERROR,
+    "EXPIRED": JobStatus.ERROR,
+    "CANCELLED": JobStatus.CANCELLED,
+    "CANCELED": JobStatus.CANCELLED,
+}
+
+RUN_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "optimizations",
+        "default",
+        "'default' lets OQC's compiler apply its default passes (it may remap qubits); "
+        "'none' sends Tket Empty so the transpiled layout is kept",
+        (str,),
+        choices=("default", "none"),
+    ),
+    OptionSpec(
+        "repetition_period",
+        None,
+        "seconds between shots (deprecated by OQC in favour of passive_reset_time)",
+        (int, float),
+        (0, None),
+    ),
+    OptionSpec(
+        "passive_reset_time",
+        None,
+        "seconds the qubits relax between shots (None = service default)",
+        (int, float),
+        (0, None),
+    ),
+    OptionSpec("tag", None, "free-text tag stored with every OQC task", (str,)),
+    OptionSpec(
+        "metrics",
+        6,
+        "MetricsType flag of compiler metrics to return (6 = optimized circuit + instruction "
+        "count, 14 adds physical qubit indices)",
+        (int,),
+        (1, 15),
+    ),
+)
+
+
+class OQCAuth(Auth):
+    """``Authentication-Token`` header; logs in once with email/password when needed.
+
+    The login token is kept for the adapter's life (OQC never renews it).
+    """
+
+    def __init__(self, settings: OQCSettings) -> None:
+        self._settings = settings
+        self._token: Secret | None = settings.token
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "OQCAuth(***)"
+
+    def bind(self, transport: Transport) -> None:
+        """Give the auth the transport used for the login calls."""
+        self._transport = transport
+
+    def headers(self) -> dict[str, str]:
+        token = self._token or self._login()
+        return {TOKEN_HEADER: token.reveal()}
+
+    def _login(self) -> Secret:
+        with self._lock:
+            if self._token:
+                return self._token
+            if self._transport is None or self._settings.password is None:
+                raise ConfigurationError("oqc: no token and no login credentials")
+            transport = self._transport
+            transport.request("POST", "/admin/logout", json={}, authenticate=False)
+            try:
+                body = transport.json(
+                    "POST",
+                    "/admin/login",
+                    params={"include_auth_token": "true"},
+                    json={
+                        "email": self._settings.email,
+                        "password": self._settings.password.reveal(),
+                    },
+                    authenticate=False,
+                )
+            except VendorAPIError as exc:
+                if exc.status in (400, 401, 403):
+                    raise AuthenticationError(
+                        f"oqc: login as {self._settings.email} was refused (HTTP {exc.status}"
+                        f"{': ' + exc.vendor_message if exc.vendor_message else ''}); check "
+                        "the email and password",
+                        vendor="oqc",
+                        status=exc.status,
+                    ) from exc
+                raise
+            try:
+                token = body["response"]["user"]["authentication_token"]
+            except (TypeError, KeyError) as exc:
+                raise MalformedResponseError(
+                    "oqc: login reply lacks response.user.authentication_token", vendor="oqc"
+                ) from exc
+            if not isinstance(token, str) or not token:
+                raise MalformedResponseError(
+                    "oqc: login reply has an empty authentication_token", vendor="oqc"
+                )
+            self._token = Secret(token)
+            return self._token
+
+
+def _task_ids(job_ref: str) -> list[str]:
+    ids = [part.strip() for part in job_ref.split(JOB_REF_SEPARATOR) if part.strip()]
+    if not ids:
+        raise VendorAPIError(f"oqc: job reference {job_ref!r} holds no task id", vendor="oqc")
+    return ids
+
+
+def _require(body: Any, key: str, where: str) -> Any:
+    if not isinstance(body, dict) or key not in body:
+        raise MalformedResponseError(f"oqc: {where} answer lacks '{key}'", vendor="oqc")
+    return body[key]
+
+
+class OQCAdapter(VendorAdapter):
+    """OQC QCaaS v3: entry URL for discovery, per-QPU URLs for tasks."""
+
+    vendor = "oqc"
+    display_name = "OQC QCaaS"
+    settings_class = OQCSettings
+    status_map = STATUS_MAP
+    run_options = RUN_OPTIONS
+
+    def __init__(self, settings: OQCSettings, transport: Transport) -> None:
+        super().__init__(settings, transport)
+        self._qpu_urls: dict[str, str] = {}
+        self._task_urls: dict[str, str] = {}
+        self._task_status: dict[str, VendorJobStatus] = {}
+        self.server_version: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: VendorSettings) -> OQCAdapter:
+        """Adapter with an ``Authentication-Token`` transport (login flow if configured)."""
+        if not isinstance(settings, OQCSettings):
+            raise ConfigurationError(
+                f"oqc: expected OQCSettings, got {type(settings).__name__}"
+            )
+        auth = OQCAuth(settings)
+        transport = Transport("oqc", settings.url, auth)
+        auth.bind(transport)
+        return cls(settings, transport)
+
+    # -- devices ---------------------------------------------------------------------------
+
+    def _remember(self, spec: DeviceSpec) -> DeviceSpec:
+        url = str(spec.extra["url"])
+        self.transport.trust_origin(url)
+        self._qpu_urls[spec.device_id] = url
+        return spec
+
+    def list_devices(self) -> list[DeviceSpec]:
+        """``GET /admin/version`` then ``GET /admin/qpu?per_page=1000``.
+
+        Inactive QPUs are returned with ``online=False``.
+        """
+        version = self.transport.json("GET", "/admin/version", authenticate=False)
+        self.server_version = str(_require(version, "version", "GET /admin/version"))
+        body = self.transport.json("GET", "/admin/qpu", params={"per_page": 1000})
+        items = _require(body, "items", "GET /admin/qpu")
+        if not isinstance(items, list):
+            raise MalformedResponseError("oqc: GET /admin/qpu 'items' is not a list", vendor="oqc")
+        specs = []
+        for item in items:
+            try:
+                specs.append(self._remember(device_spec(item, self.settings.url)))
+            except MalformedResponseError:
+                if isinstance(item, dict) and item.get("active"):
+                    raise
+                log.warning("oqc: skipping inactive QPU %r with an unreadable description",
+                            item.get("id") if isinstance(item, dict) else item)
+        return specs
+
+    def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
+        """Re-read one QPU with ``GET /admin/qpu/{id}``."""
+        item = self.transport.json("GET", f"/admin/qpu/{device.device_id}")
+        return self._remember(device_spec(item, self.settings.url))
+
+    def _qpu_url(self, device: DeviceSpec) -> str:
+        url = self._qpu_urls.get(device.device_id) or device.extra.get("url")
+        if not url:
+            raise ConfigurationError(f"oqc: QPU {device.device_id} has no task URL")
+        return str(url)
+
+    def _url_for(self, task_id: str) -> str:
+        """The task URL of the QPU holding ``task_id`` (probes QPUs for foreign ids)."""
+        if task_id in self._task_urls:
+            return self._task_urls[task_id]
+        if not self._qpu_urls:
+            self.list_devices()
+        for url in dict.fromkeys(self._qpu_urls.values()):
+            response = self.transport.request(
+                "GET", f"{url}/tasks/{task_id}/status", ok=(200, 404)
+            )
+            if response.status_code == 200:
+                self._task_urls[task_id] = url
+                return url
+        raise VendorAPIError(
+            f"oqc: task {task_id} was not found on any QPU of this account "
+            f"({', '.join(self._qpu_urls) or 'none listed'})",
+            vendor="oqc",
+            status=404,
+        )
+
+    # -- submission ------------------------------------------------------------------------
+
+    def _tasks(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> list[dict[str, Any]]:
+        config = translate.compiler_config(options)
+        tag = options.get("tag") or ""
+        return [translate.task_spec(c, device.device_id, config, tag) for c in circuits]
+
+    def validate(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> None:
+        """Refuse circuits whose task alone would exceed OQC's 128 KiB request limit."""
+        for index, spec in enumerate(self._tasks(device, circuits, options)):
+            translate.check_task_size(spec, f"circuit {index} ({circuits[index].name!r})")
+
+    def build_payload(
+        self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
+    ) -> dict[str, Any]:
+        """``{"tasks": [TaskSpec, ...]}`` as sent to ``POST {qpu}/tasks/submit``.
+
+        Batch submissions get their ``task_id`` added by :meth:`submit` after reserving ids.
+        """
+        return {"tasks": self._tasks(device, circuits, options)}
+
+    def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
+        """One task: a single submit. Several: reserve ids, then submit in <100 kB bodies."""
+        url = self._qpu_url(device)
+        tasks: list[dict[str, Any]] = list(payload["tasks"])
+        if len(tasks) == 1:
+            reply = self.transport.json("POST", f"{url}/tasks/submit", json={"tasks": tasks})
+            if not isinstance(reply, list) or not reply or not isinstance(reply[0], dict):
+                raise MalformedResponseError(
+                    "oqc: submit answer is not a list of {task_id}", vendor="oqc"
+                )
+            ids = [str(_require(reply[0], "task_id", "POST tasks/submit"))]
+        else:
+            reserved = self.transport.json(
+                "POST",
+                f"{url}/tasks",
+                json={
+                    "qpu_id": device.device_id,
+                    "task_count": len(tasks),
+                    "tag": options.get("tag"),
+                },
+            )
+            if (
+                not isinstance(reserved, list)
+                or len(reserved) != len(tasks)
+                or not all(isinstance(i, str) and i for i in reserved)
+            ):
+                raise MalformedResponseError(
+                    f"oqc: POST tasks answered {reserved!r:.120}; expected {len(tasks)} task ids",
+                    vendor="oqc",
+                )
+            ids = list(reserved)
+            with_ids = [{**task, "task_id": i} for task, i in zip(tasks, ids, strict=True)]
+            try:
+                for chunk in translate.chunk_tasks(with_ids):
+                    self.transport.json("POST", f"{url}/tasks/submit", json={"tasks": chunk})
+            except VendorAPIError:
+                self._cancel_quietly(url, ids)
+                raise
+        for task_id in ids:
+            self._task_urls[task_id] = url
+        return JOB_REF_SEPARATOR.join(ids)
+
+    def _cancel_quietly(self, url: str, ids: list[str]) -> None:
+        """Best-effort cancel of a half-submitted batch, so no orphan task runs."""
+        try:
+            self.transport.request("POST", f"{url}/tasks/cancel_many", json={"tasks": ids})
+        except VendorAPIError as exc:
+            log.warning("oqc: could not cancel a half-submitted batch: %s", exc)
+
+    # -- status, results, cancel -----------------------------------------------------------
+
+    def _read_task(self, task_id: str) -> VendorJobStatus:
+        known = self._task_status.get(task_id)
+        if known is not None and known.status in FINAL:
+            return known
+        url = self._url_for(task_id)
+        body = self.transport.json("GET", f"{url}/tasks/{task_id}/status")
+        raw = _require(body, "status", f"GET tasks/{task_id}/status")
+        if not isinstance(raw, str):
+            raise MalformedResponseError(
+                f"oqc: status of task {task_id} is {raw!r}, not a string", vendor="oqc"
+            )
+        mapped = STATUS_MAP.get(raw.upper())
+        if mapped is None:
+            log.warning("oqc: task %s has unrecognised status %r; keeping the last known",
+                        task_id, raw)
+            mapped = known.status if known is not None else JobStatus.QUEUED
+        message = "task expired before it ran" if raw.upper() == "EXPIRED" else None
+        status = VendorJobStatus(mapped, raw, message=message)
+        self._task_status[task_id] = status
+        return status
+
+    def status(self, job_ref: str) -> VendorJobStatus:
+        """Aggregate of ``GET {qpu}/tasks/{id}/status`` over the job's tasks.
+
+        Tasks are read in order and reading stops at the first unfinished one (the job cannot
+        be final before it); finished tasks are never read again.
+        """
+        ids = _task_ids(job_ref)
+        seen: list[VendorJobStatus] = []
+        for task_id in ids:
+            status = self._read_task(task_id)
+            seen.append(status)
+            if status.status not in FINAL or status.status is JobStatus.ERROR:
+                break
+        combined = aggregate_status([s.status for s in seen])
+        if len(ids) == 1:
+            return seen[0]
+        raws = [s.raw for s in seen]
+        summary = ",".join(f"{r}x{raws.count(r)}" for r in dict.fromkeys(raws))
+        if len(seen) < len(ids):
+            summary += f" (read {len(seen)} of {len(ids)} tasks)"
+        return VendorJobStatus(combined, summary, message=next(
+            (s.message for s in seen if s.message), None))
+
+    def results(
+        self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
+    ) -> list[CircuitCounts]:
+        """``GET {qpu}/tasks/{id}/results`` per task; keys reversed to Qiskit order."""
+        ids = _task_ids(job_ref)
+        if len(ids) != len(layouts):
+            raise MalformedResponseError(
+                f"oqc: job {job_ref} has {len(ids)} task(s) for {len(layouts)} circuit(s)",
+                vendor="oqc",
+            )
+        outcomes = []
+        for task_id, layout in zip(ids, layouts, strict=True):
+            url = self._url_for(task_id)
+            body = self.transport.json("GET", f"{url}/tasks/{task_id}/results")
+            results = _require(body, "results", f"GET tasks/{task_id}/results")
+            if results is None:
+                raise MalformedResponseError(
+                    f"oqc: task {task_id} is finished but its results are null", vendor="oqc"
+                )
+            counts = translate.counts_from_results(results, layout.num_clbits, task_id)
+            metadata: dict[str, Any] = {"oqc_task_id": task_id}
+            qpu = next((q for q, u in self._qpu_urls.items() if u == url), None)
+            if qpu:
+                metadata["qpu_id"] = qpu
+            mitigation = translate.mitigation_entries(results)
+            if mitigation:
+                metadata["readout_mitigation"] = mitigation
+            if isinstance(body, dict) and isinstance(body.get("metrics"), dict):
+                metadata["metrics"] = body["metrics"]
+            outcomes.append(CircuitCounts(counts=counts, metadata=metadata))
+        return outcomes
+
+    def cancel(self, job_ref: str) -> None:
+        """``POST {qpu}/tasks/cancel_many`` with every task not known to be final."""
+        pending = [
+            t for t in _task_ids(job_ref)
+            if (s := self._task_status.get(t)) is None or s.status not in FINAL
+        ]
+        by_url: dict[str, list[str]] = {}
+        for task_id in pending:
+            by_url.setdefault(self._url_for(task_id), []).append(task_id)
+        for url, ids in by_url.items():
+            self.transport.request("POST", f"{url}/tasks/cancel_many", json={"tasks": ids})
+
+    def failure_message(self, job_ref: str) -> str | None:
+        """``GET {qpu}/tasks/{id}/error`` for each failed task, joined."""
+        messages = []
+        for task_id in _task_ids(job_ref):
+            known = self._task_status.get(task_id)
+            if known is not None and known.status is not JobStatus.ERROR:
+                continue
+            url = self._url_for(task_id)
+            body = self.transport.json("GET", f"{url}/tasks/{task_id}/error")
+            error = body.get("task_error") if isinstance(body, dict) else None
+            if isinstance(error, dict):
+                text = error.get("error_message") or "Unknown error."
+                code = error.get("error_code", -1)
+                messages.append(f"task {task_id}: {text} (code {code})")
+            elif known is not None and known.message:
+                messages.append(f"task {task_id}: {known.message}")
+        return "; ".join(messages) or None
+
+
+class OQCBackend(MultiCloudBackend):
+    """An OQC QPU or simulator as a Qiskit backend."""
+
+    vendor_options = OQCAdapter.run_options
+
