@@ -539,7 +539,8 @@ def _standard_error(circuit: QuantumCircuit, operator: SparsePauliOp, shots: int
         if set(label) == {"I"}:
             continue
         value = expectation(circuit, SparsePauliOp(label))
-        total += abs(complex(coeff)) * max(0.0, 1.0 - value * value) ** 0.5
+        variance = 1.0 - value * value
+        total += abs(complex(coeff)) * (variance**0.5 if variance > 1e-12 else 0.0)
     return float(total / shots**0.5)
 
 
