@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qiskit.circuit import QuantumCircuit
@@ -55,6 +57,8 @@ class MultiCloudBackend(BackendV2):
 
     #: Vendor-specific run options, set by each vendor's subclass.
     vendor_options: ClassVar[tuple[OptionSpec, ...]] = ()
+    #: Chunks of a large run submitted at once (vendors may lower it).
+    submit_concurrency: ClassVar[int] = 4
 
     def __init__(
         self,
@@ -178,14 +182,10 @@ class MultiCloudBackend(BackendV2):
                 layouts=layouts,
                 options=resolved,
             )
-        refs: list[str] = []
-        for chunk in chunks:
-            payload = self.adapter.build_payload(self.device, chunk, resolved)
-            try:
-                refs.append(self.adapter.submit(self.device, payload, resolved))
-            except VendorAPIError as exc:
-                self._submit_failed(record_id, exc, refs)
-                raise
+        resolved["submission_tag"] = f"qmc-{record_id or uuid.uuid4()}"
+        # Translate everything before sending anything: a bad chunk costs no job.
+        payloads = [self.adapter.build_payload(self.device, chunk, resolved) for chunk in chunks]
+        refs = self._submit_all(payloads, resolved, record_id)
         sizes = [len(chunk) for chunk in chunks]
         job = MultiCloudJob(
             self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep
@@ -195,8 +195,59 @@ class MultiCloudBackend(BackendV2):
         log.info("%s: submitted job %s (%d circuit(s))", self.vendor, job.job_id(), len(circuits))
         return job
 
+    def _submit_one(self, payload: Any, options: dict[str, Any], index: int) -> str:
+        """Submit one chunk; after an uncertain failure, look for the job it may have made."""
+        chunk_options = {**options, "submission_tag": f"{options['submission_tag']}-{index}"}
+        try:
+            return self.adapter.submit(self.device, payload, chunk_options)
+        except VendorAPIError as exc:
+            if not _uncertain(exc):
+                raise
+            found = self.adapter.reconcile(self.device, payload, chunk_options)
+            if found is None:
+                raise
+            log.warning(
+                "%s: submit answer was lost (%s) but job %s was found; not resubmitted",
+                self.vendor, exc, found,
+            )
+            return found
+
+    def _submit_all(
+        self, payloads: list[Any], options: dict[str, Any], record_id: str | None
+    ) -> list[str]:
+        """Submit every chunk (concurrently when several) and return refs in order."""
+        if len(payloads) == 1:
+            try:
+                return [self._submit_one(payloads[0], options, 0)]
+            except VendorAPIError as exc:
+                self._submit_failed(record_id, exc, [])
+                raise
+        results: list[str | None] = [None] * len(payloads)
+        errors: list[VendorAPIError] = []
+        workers = min(self.submit_concurrency, len(payloads))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                pool.submit(self._submit_one, payload, options, index): index
+                for index, payload in enumerate(payloads)
+            }
+            for future in as_completed(futures):
+                try:
+                    results[futures[future]] = future.result()
+                except VendorAPIError as exc:
+                    errors.append(exc)
+        if errors:
+            done = [ref for ref in results if ref is not None]
+            uncertain = [e for e in errors if _uncertain(e)]
+            self._submit_failed(record_id, (uncertain or errors)[0], done)
+            raise (uncertain or errors)[0]
+        return [ref for ref in results if ref is not None]
+
     def _submit_failed(self, record_id: str | None, exc: VendorAPIError, refs: list[str]) -> None:
-        already = f"; chunks already submitted: {refs}" if refs else ""
+        already = (
+            f"; chunks already submitted (NOT cancelled, results still retrievable): {refs}"
+            if refs
+            else ""
+        )
         if _uncertain(exc):
             if self.job_store is not None and record_id is not None:
                 self.job_store.mark_uncertain(record_id, str(exc), refs)
@@ -209,7 +260,7 @@ class MultiCloudBackend(BackendV2):
                 record_id=record_id,
             ) from exc
         if self.job_store is not None and record_id is not None:
-            self.job_store.mark_failed(record_id, str(exc))
+            self.job_store.mark_failed(record_id, f"{exc}{already}")
 
     def job_from_refs(
         self,

@@ -6,6 +6,7 @@ into several vendor jobs ("chunks"); the job id is then the chunk references joi
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -13,12 +14,20 @@ from typing import TYPE_CHECKING, Any
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
-from .exceptions import JobFailedError, JobTimeoutError, MultiCloudError
+from .exceptions import (
+    JobFailedError,
+    JobTimeoutError,
+    MalformedResponseError,
+    MultiCloudError,
+    VendorAPIError,
+)
 from .results import build_result, counts_to_memory
 from .types import CircuitCounts, CircuitLayout, VendorJobStatus
 
 if TYPE_CHECKING:
     from .backend import MultiCloudBackend
+
+log = logging.getLogger(__name__)
 
 FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
 _PROGRESS = [
@@ -29,6 +38,17 @@ _PROGRESS = [
     JobStatus.DONE,
 ]
 CHUNK_SEPARATOR = ";"
+
+
+def is_transient(exc: VendorAPIError) -> bool:
+    """True for failures worth another try on an idempotent read.
+
+    No answer, a garbled answer, rate limiting or a server-side error; never an
+    authentication failure or a 4xx that will not change.
+    """
+    if isinstance(exc, MalformedResponseError) or exc.status is None:
+        return True
+    return exc.status == 429 or exc.status >= 500
 
 
 def aggregate_status(statuses: Sequence[JobStatus]) -> JobStatus:
@@ -98,7 +118,10 @@ class MultiCloudJob(JobV1):
         self._clock = clock
         self._chunk_status: list[VendorJobStatus | None] = [None] * len(chunk_refs)
         self._result: Result | None = None
+        self._last_status = JobStatus.INITIALIZING
         self.poll_count = 0
+        #: Consecutive transient failures tolerated while polling or fetching results.
+        self.max_transient_failures = 5
 
     # -- JobV1 ----------------------------------------------------------------------------
 
@@ -114,6 +137,7 @@ class MultiCloudJob(JobV1):
                 self.poll_count += 1
                 self._chunk_status[index] = self._adapter.status(ref)
         status = aggregate_status([s.status for s in self._chunk_status if s is not None])
+        self._last_status = status
         self._record_status(status)
         return status
 
@@ -149,8 +173,17 @@ class MultiCloudJob(JobV1):
         first = self.run_options.get("poll_interval", 0.5) if wait is None else wait
         schedule = PollSchedule(first, self.run_options.get("max_poll_interval", 10.0))
         start = self._clock()
+        failures = 0
         while True:
-            status = self.status()
+            try:
+                status = self.status()
+                failures = 0
+            except VendorAPIError as exc:
+                failures += 1
+                if not is_transient(exc) or failures > self.max_transient_failures:
+                    raise
+                log.info("job %s: status poll failed (%s); polling on", self.job_id(), exc)
+                status = self._last_status
             if callback is not None:
                 callback(self.job_id(), status, self)
             if status in FINAL:
@@ -183,7 +216,7 @@ class MultiCloudJob(JobV1):
         offset = 0
         for ref, size in zip(self.chunk_refs, self.chunk_sizes, strict=True):
             layouts = self.layouts[offset : offset + size]
-            outcomes.extend(self._adapter.results(ref, layouts, self.run_options))
+            outcomes.extend(self._fetch_results(ref, layouts))
             offset += size
         if self.run_options.get("memory"):
             for outcome in outcomes:
@@ -217,6 +250,18 @@ class MultiCloudJob(JobV1):
         return sent
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _fetch_results(self, ref: str, layouts: Sequence[CircuitLayout]) -> list[CircuitCounts]:
+        """Results of one chunk; transient failures (incl. garbled bodies) are retried."""
+        attempt = 0
+        while True:
+            try:
+                return self._adapter.results(ref, layouts, self.run_options)
+            except VendorAPIError as exc:
+                attempt += 1
+                if not is_transient(exc) or attempt > self.max_transient_failures:
+                    raise
+                self._sleep(min(2.0**attempt * 0.05, 2.0))
 
     def _failure(self, status: JobStatus) -> JobFailedError:
         raws = [s.raw for s in self._chunk_status if s is not None]

@@ -101,6 +101,15 @@ class VendorAdapter(abc.ABC):
     def cancel(self, job_ref: str) -> None:
         """Ask the vendor to cancel the job (no-op if already final)."""
 
+    def reconcile(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str | None:
+        """After a submit whose answer was lost: the job it created, if the vendor has one.
+
+        ``options["submission_tag"]`` is a unique string adapters may embed in the payload
+        (a job name, tag or metadata field) so it can be found again here with idempotent
+        requests only. Return ``None`` when no such job exists or the vendor cannot tell.
+        """
+        return None
+
     def failure_message(self, job_ref: str) -> str | None:
         """Why a job failed, if the vendor says (fetched only after an ERROR status)."""
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
 from typing import Any, Self
 
@@ -76,6 +77,7 @@ class FakeAdapter(VendorAdapter):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.submitted: list[Any] = []
         self.sim = Simulator(seed=11)
+        self.lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: VendorSettings) -> FakeAdapter:
@@ -90,9 +92,10 @@ class FakeAdapter(VendorAdapter):
         return {"circuits": list(circuits), "shots": options["shots"]}
 
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
-        job_id = f"job-{len(self.jobs)}"
-        self.submitted.append(payload)
-        self.jobs[job_id] = {"payload": payload, "polls": 0, "status": "Q"}
+        with self.lock:
+            job_id = f"job-{len(self.jobs)}"
+            self.submitted.append(payload)
+            self.jobs[job_id] = {"payload": payload, "polls": 0, "status": "Q"}
         return job_id
 
     def status(self, job_ref: str) -> VendorJobStatus:

@@ -150,7 +150,8 @@ def test_many_circuits_are_chunked_by_max_circuits(tmp_path: Path) -> None:
         circuits.append(qc)
     job = backend.run(transpile(circuits, backend), shots=10)
     assert len(adapter.submitted) == 3
-    assert job.job_id() == "job-0;job-1;job-2"
+    assert sorted(job.job_id().split(";")) == ["job-0", "job-1", "job-2"]
+    assert [len(adapter.jobs[ref]["payload"]["circuits"]) for ref in job.chunk_refs] == [2, 2, 1]
     counts = job.result().get_counts()
     assert counts == [{"0": 10}, {"1": 10}, {"0": 10}, {"1": 10}, {"0": 10}]
 
@@ -314,3 +315,63 @@ def test_failed_submit_is_recorded_not_retried(
     assert len(calls) == 1
     records = JobStore(tmp_path / "jobs.sqlite").list()
     assert [r.status for r in records] == [status]
+
+
+def test_polling_survives_transient_errors(tmp_path: Path) -> None:
+    backend = make_backend(tmp_path, polls_until_done=3)
+    real_status = backend.adapter.status
+    failures = iter(
+        [
+            VendorConnectionError("dropped", vendor="fake"),
+            VendorAPIError("busy", vendor="fake", status=503),
+        ]
+    )
+
+    def flaky(ref: str):  # type: ignore[no-untyped-def]
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_status(ref)
+
+    backend.adapter.status = flaky  # type: ignore[method-assign]
+    ok = QuantumCircuit(1, 1)
+    ok.measure(0, 0)
+    assert backend.run(ok, shots=4).result().get_counts() == {"0": 4}
+
+
+def test_polling_gives_up_on_auth_errors(tmp_path: Path) -> None:
+    backend = make_backend(tmp_path)
+
+    def denied(ref: str):  # type: ignore[no-untyped-def]
+        raise VendorAPIError("forbidden", vendor="fake", status=403)
+
+    backend.adapter.status = denied  # type: ignore[method-assign]
+    ok = QuantumCircuit(1, 1)
+    ok.measure(0, 0)
+    with pytest.raises(VendorAPIError, match="forbidden"):
+        backend.run(ok).result()
+
+
+def test_uncertain_submit_is_reconciled_without_resubmitting(tmp_path: Path) -> None:
+    backend = make_backend(tmp_path)
+    adapter = backend.adapter
+    real_submit = adapter.submit
+    tags: list[str] = []
+
+    def submit_then_drop(device, payload, options):  # type: ignore[no-untyped-def]
+        tags.append(options["submission_tag"])
+        real_submit(device, payload, options)
+        raise VendorConnectionError("connection dropped after send", vendor="fake")
+
+    adapter.submit = submit_then_drop  # type: ignore[method-assign]
+    adapter.reconcile = lambda device, payload, options: (  # type: ignore[method-assign]
+        "job-0" if options["submission_tag"] == tags[0] else None
+    )
+    ok = QuantumCircuit(1, 1)
+    ok.measure(0, 0)
+    job = backend.run(ok, shots=3)
+    assert job.job_id() == "job-0"
+    assert len(adapter.submitted) == 1  # type: ignore[attr-defined]
+    assert job.result().get_counts() == {"0": 3}
+    record = JobStore(tmp_path / "jobs.sqlite").get("job-0")
+    assert record is not None and record.status == "DONE"
