@@ -247,7 +247,7 @@ class QilimanjaroAdapter(VendorAdapter):
 
 def _default_name(circuits: Sequence[QuantumCircuit]) -> str:
     if len(circuits) == 1:
-        return circuits[0].name
+        return str(circuits[0].name)
     return f"qiskit-multicloud ({len(circuits)} circuits)"
 
 

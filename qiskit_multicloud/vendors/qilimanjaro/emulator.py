@@ -293,7 +293,7 @@ class QilimanjaroEmulator(EmulatorApp):
         return self._page(request, "devices", records)
 
     def _device(self, device_id: int) -> dict[str, Any]:
-        device = self.devices.get(device_id)
+        device: dict[str, Any] | None = self.devices.get(device_id)
         if device is None:
             raise EmulatorHTTPError(
                 404, f"Requested device with 'device_id': {device_id}, does not exist.")
