@@ -17,7 +17,7 @@ from typing import Any
 from ..config import VendorSettings
 from ..exceptions import ConfigurationError
 
-__all__ = ["EmulatorHandle", "start"]
+__all__ = ["EmulatorHandle", "settings_for", "start"]
 
 
 class EmulatorHandle:
@@ -109,3 +109,20 @@ def start(vendor: str, *, host: str = "127.0.0.1", port: int = 0, **config: Any)
     thread = threading.Thread(target=server.serve_forever, name=f"{vendor}-emulator", daemon=True)
     thread.start()
     return EmulatorHandle(vendor, app, server, thread)
+
+
+def settings_for(vendor: str, url: str, token: str) -> VendorSettings:
+    """Adapter settings for an emulator running elsewhere (e.g. ``qiskit-multicloud emulate``).
+
+    Args:
+        vendor: vendor key.
+        url: the URL the emulator printed.
+        token: the token the emulator printed.
+    """
+    from ..vendors import plugin
+    from .app import EmulatorConfig
+
+    app = plugin(vendor).emulator(EmulatorConfig(token=token))
+    app.base_url = url.rstrip("/")
+    settings: VendorSettings = app.client_settings()
+    return settings
