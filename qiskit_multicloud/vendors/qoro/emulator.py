@@ -411,16 +411,19 @@ class QoroEmulator(EmulatorApp):
         if staged.tag.startswith("emulator:fail="):
             fail = staged.tag.split("=", 1)[1]
         failure = f"forced {fail}" if fail in FAILURE_STATUSES else None
-        uniform = len(set(staged.shots)) <= 1
-        return self.jobs.add(
+        simulate_now = staged.job_type == "EXECUTE" and len(set(staged.shots)) == 1
+        job = self.jobs.add(
             staged.target,
-            staged.circuits if staged.job_type == "EXECUTE" and uniform else [],
+            staged.circuits if simulate_now else [],
             staged.shots[0] if staged.shots else 1,
             job_id=staged.job_id,
             owner=staged.owner,
             meta={"staged": staged, "fail_status": fail if failure else None},
             failure=failure,
         )
+        if not simulate_now:
+            job.outcomes = []  # computed per circuit when results are first read
+        return job
 
     def _job(self, request: Request, job_id: str) -> EmulatedJob | StagedJob:
         job: EmulatedJob | StagedJob | None = self.staged.get(job_id) or self.jobs.get(job_id)
