@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit.exceptions import QiskitError
 from qiskit.primitives import BackendSamplerV2
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
@@ -20,6 +21,7 @@ from qiskit_multicloud.exceptions import (
     AuthenticationError,
     CircuitValidationError,
     JobFailedError,
+    MultiCloudError,
     VendorAPIError,
 )
 from qiskit_multicloud.vendors.oqtopus.adapter import OqtopusAdapter
@@ -142,7 +144,7 @@ def test_memory_is_synthesised_from_counts(anemone: Any) -> None:
     result = run(anemone, qc, shots=10, memory=True).result()
     assert result.get_memory() == ["10"] * 10
     assert result.results[0].metadata.get("memory_synthesised") is True
-    with pytest.raises(Exception):
+    with pytest.raises(QiskitError):
         run(anemone, qc, shots=5).result().get_memory()
 
 
@@ -374,7 +376,7 @@ def test_estimation_result_of_unfinished_and_failed_jobs(emulator_factory: Any) 
     backend = provider_for(handle).get_backend("qulacs")
     qc = QuantumCircuit(1)
     ref = backend.adapter.estimate(backend.device, qc, [{"pauli": "Z0", "coeff": 1.0}], 10)
-    with pytest.raises(Exception, match="still submitted"):
+    with pytest.raises(MultiCloudError, match="still submitted"):
         backend.adapter.estimation_result(ref)
     bad = backend.adapter.estimate(backend.device, qc, [{"pauli": "Z3", "coeff": 1.0}], 10)
     clock.advance(20)
