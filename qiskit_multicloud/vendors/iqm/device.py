@@ -48,7 +48,9 @@ class GateInfo:
         where = f"dynamic-quantum-architecture gates[{name!r}]"
         impls = _require(data, "implementations", where)
         if not isinstance(impls, Mapping):
-            raise MalformedResponseError(f"iqm: {where}.implementations is not an object", vendor="iqm")
+            raise MalformedResponseError(
+                f"iqm: {where}.implementations is not an object", vendor="iqm"
+            )
         self.name = name
         self.loci: list[tuple[str, ...]] = []
         for impl in impls.values():
@@ -166,7 +168,9 @@ def device_from_dqa(
     if cz:
         spec_gates["cz"] = cz
     if "cc_prx" in gates:
-        reset = {(index[loc[0]],) for loc in gates["cc_prx"].loci if len(loc) == 1 and loc[0] in index}
+        reset = {
+            (index[loc[0]],) for loc in gates["cc_prx"].loci if len(loc) == 1 and loc[0] in index
+        }
         if reset:
             spec_gates["reset"] = {q: InstructionProps() for q in sorted(reset)}
     t1 = {index[q]: values[f"characterization.model.{q}.t1_time"] for q in qubits
@@ -189,7 +193,11 @@ def device_from_dqa(
         t1=t1,
         t2=t2,
         calibration_id=cs_id,
-        calibrated_at=(calibration or {}).get("created_timestamp") if isinstance(calibration, Mapping) else None,
+        calibrated_at=(
+            str(calibration.get("created_timestamp"))
+            if isinstance(calibration, Mapping) and calibration.get("created_timestamp")
+            else None
+        ),
         target_source="dynamic-quantum-architecture" + (" + calibration metrics" if values else ""),
         raw={"quantum_computer": dict(qc), "dqa": dict(dqa)},
         extra={

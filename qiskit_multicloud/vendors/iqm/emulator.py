@@ -233,7 +233,9 @@ class IQMEmulator(EmulatorApp):
             "type": "circuit",
             "status": status,
             "queue_position": self.jobs.queue_position(job),
-            "compilation": None if phase is JobPhase.QUEUED else {"calibration_set_id": job.meta["cs"]},
+            "compilation": None
+            if phase is JobPhase.QUEUED
+            else {"calibration_set_id": job.meta["cs"]},
             "execution": {"progress": {"sweep_1": {"value": shots, "max_value": shots}}}
             if done else None,
             "messages": [],

@@ -19,8 +19,11 @@ from ...exceptions import CircuitValidationError, MalformedResponseError
 from ...types import CircuitLayout
 
 Instruction = dict[str, Any]
+Converter = Callable[[CircuitInstruction, list[str]], list[Instruction]]
 
-KEY_PATTERN = re.compile(r"^(?:r(?P<repeat>\d+)__)?(?P<reg>.*)_(?P<size>\d+)_(?P<ri>\d+)_(?P<bi>\d+)$")
+KEY_PATTERN = re.compile(
+    r"^(?:r(?P<repeat>\d+)__)?(?P<reg>.*)_(?P<size>\d+)_(?P<ri>\d+)_(?P<bi>\d+)$"
+)
 
 
 def _inst(name: str, locus: Sequence[str], args: Mapping[str, Any] | None = None) -> Instruction:
@@ -50,7 +53,9 @@ def clbit_keys(circuit: QuantumCircuit) -> list[tuple[str, int, int, int]]:
     if tiled != list(circuit.clbits):
         return [("c", circuit.num_clbits, 0, i) for i in range(circuit.num_clbits)]
     return [
-        (reg.name, reg.size, ri, bi) for ri, reg in enumerate(circuit.cregs) for bi in range(reg.size)
+        (reg.name, reg.size, ri, bi)
+        for ri, reg in enumerate(circuit.cregs)
+        for bi in range(reg.size)
     ]
 
 
@@ -73,7 +78,7 @@ class CircuitTranslator:
         self.qubit_names = list(qubit_names)
         self.cz_routes = dict(cz_routes or {})
         self.real_cz = set(real_cz or set())
-        self._converters: dict[str, Callable[[CircuitInstruction, list[str]], list[Instruction]]] = {
+        self._converters: dict[str, Converter] = {
             "r": self._r,
             "cz": self._cz,
             "measure": self._measure,
