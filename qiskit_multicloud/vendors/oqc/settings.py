@@ -46,6 +46,11 @@ class OQCSettings(VendorSettings):
     password: Secret | None = None
 
     def __post_init__(self) -> None:
+        # Plain strings passed directly are wrapped, so they never show in repr().
+        for name in ("token", "password"):
+            value = getattr(self, name)
+            if not isinstance(value, Secret | None):
+                object.__setattr__(self, name, as_secret(str(value)))
         has_login = bool(self.email or self.password)
         if self.token and has_login:
             raise ConfigurationError(
