@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import BackendV2, Options
-from qiskit.transpiler import Target
+from qiskit.transpiler import CouplingMap, Target
 
 from .exceptions import (
     MultiCloudError,
@@ -106,6 +106,18 @@ class MultiCloudBackend(BackendV2):
         if self._target is None:
             self._target = build_target(self.device)
         return self._target
+
+    @property
+    def coupling_map(self) -> CouplingMap:
+        """Coupled qubit pairs; a complete graph for all-to-all devices.
+
+        Qiskit's ``Target`` reports ``None`` for all-to-all devices; a full map keeps
+        ``plot_gate_map(backend)`` and user code that reads the map working.
+        """
+        found = self.target.build_coupling_map()
+        if found is None:
+            return CouplingMap.from_full(self.num_qubits)
+        return found
 
     @property
     def max_circuits(self) -> int | None:
