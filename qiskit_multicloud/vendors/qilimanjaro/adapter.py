@@ -111,9 +111,9 @@ class QilimanjaroAdapter(VendorAdapter):
         item = self.transport.json("GET", f"devices/{device.extra['id']}")
         return device_spec(item, self.qsettings) or device
 
-    def _walk(self, path: str) -> list[Any]:
+    def _walk(self, path: str, fixed: Mapping[str, str] | None = None) -> list[Any]:
         items: list[Any] = []
-        params: dict[str, str] = {}
+        params: dict[str, str] = dict(fixed or {})
         seen: set[tuple[tuple[str, str], ...]] = set()
         for _ in range(MAX_PAGES):
             page = self.transport.json("GET", path, params=params or None)
@@ -129,6 +129,7 @@ class QilimanjaroAdapter(VendorAdapter):
             query = parse_qs(urlsplit(following).query)
             params = {k: v[0] for k, v in query.items() if k in ("page", "per_page") and v}
             key = tuple(sorted(params.items()))
+            params.update(fixed or {})
             if "page" not in params or key in seen:
                 return items
             seen.add(key)
@@ -157,6 +158,10 @@ class QilimanjaroAdapter(VendorAdapter):
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
         """``POST circuits`` (never retried); returns the integer job id as a string."""
         body = {**payload, "user_id": self.auth.user_id}
+        tag = options.get("submission_tag")
+        if tag:
+            # Lets reconcile() find the job if the answer to this POST is lost.
+            body["summary"] = tag if body["summary"] == "-" else f"{body['summary']} [{tag}]"
         answer = self.transport.json("POST", "circuits", json=body, idempotent=False)
         job_id = answer.get("job_id") if isinstance(answer, dict) else None
         if isinstance(job_id, bool) or not isinstance(job_id, int | str) or job_id == "":
@@ -164,6 +169,19 @@ class QilimanjaroAdapter(VendorAdapter):
                 f"{VENDOR}: POST circuits answer lacks 'job_id'", vendor=VENDOR
             )
         return str(job_id)
+
+    def reconcile(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str | None:
+        """Find the job a lost ``POST circuits`` created, by the tag in its ``summary``."""
+        tag = options.get("submission_tag")
+        if not tag:
+            return None
+        for item in self._walk("jobs", {"favourites": "False"}):
+            if not isinstance(item, dict) or tag not in str(item.get("summary", "")):
+                continue
+            job_id = item.get("id", item.get("job_id"))
+            if job_id is not None and item.get("device_id") in (None, device.extra["id"]):
+                return str(job_id)
+        return None
 
     def _job(self, job_ref: str) -> dict[str, Any]:
         record = self.transport.json("GET", f"jobs/{job_ref}")
