@@ -40,7 +40,7 @@ from ...options import OptionSpec
 from ...transport import HeaderAuth, Transport
 from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
 from ..base import RunOptions, VendorAdapter
-from .devices import MAX_SHOTS, device_spec
+from .devices import MAX_SHOTS, check_device, device_spec
 from .settings import OqtopusSettings
 from .translate import pauli_terms, to_program, unzip_json, zip_json
 
@@ -141,10 +141,7 @@ class OqtopusAdapter(VendorAdapter):
         return self._spec(data) or device
 
     def _spec(self, device: Any) -> DeviceSpec | None:
-        if not isinstance(device, Mapping):
-            raise MalformedResponseError(
-                f"{VENDOR}: a device entry is not an object", vendor=VENDOR
-            )
+        check_device(device)
         return device_spec(device, self.device_info(device.get("device_info")))
 
     def device_info(self, value: Any) -> dict[str, Any] | None:

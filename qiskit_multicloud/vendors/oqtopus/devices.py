@@ -88,6 +88,15 @@ def _scaled(value: Any, factor: float) -> float | None:
     return None if number is None else number * factor
 
 
+def check_device(device: Any) -> None:
+    """Raise :class:`MalformedResponseError` if a device object lacks a required field."""
+    if not isinstance(device, Mapping):
+        raise MalformedResponseError(f"{VENDOR}: a device entry is not an object", vendor=VENDOR)
+    where = f"device {_field(device, 'device_id', str, 'device')!r}"
+    for name, kind in (("device_type", str), ("status", str), ("basis_gates", list)):
+        _field(device, name, kind, where)
+
+
 def device_spec(device: Mapping[str, Any], info: Mapping[str, Any] | None) -> DeviceSpec | None:
     """Build the neutral spec of one device object (``info`` = its parsed ``device_info``).
 
