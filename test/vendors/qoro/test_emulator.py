@@ -145,7 +145,10 @@ def test_results_paginate_over_100_circuits(provider: MultiCloudProvider, emu: A
         circuits.append(qc)
     result = backend.run(circuits, shots=3, **FAST).result()
     assert [result.get_counts(i) for i in (0, 1, 101, 102)] == [
-        {"0": 3}, {"1": 3}, {"1": 3}, {"0": 3},
+        {"0": 3},
+        {"1": 3},
+        {"1": 3},
+        {"0": 3},
     ]
     assert emu.stats.by_route["GET job_results"] == 2
 
@@ -309,24 +312,45 @@ def test_template_and_shot_groups_accepted(emu: Any) -> None:
     qc = QuantumCircuit(1, 1)
     qc.rx(theta, 0)
     qc.measure(0, 0)
-    template = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\ncreg c[1];\n" \
+    template = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\n'
         "rx(theta) q[0];\nmeasure q[0] -> c[0];\n"
+    )
     head = {"Authorization": f"Bearer {emu.token}"}
     base = f"{emu.url}/api"
-    job_id = requests.post(f"{base}/job/init/", json={"job_type": "EXECUTE"}, headers=head,
-                           timeout=5).json()["job_id"]
-    body = {"circuit_template": compress(template), "parameter_names": ["theta"],
-            "parameter_sets": [{"label": "p0", "values": [0.0]},
-                               {"label": "p1", "values": [3.141592653589793]}],
-            "mode": "append", "finalized": "false", "shot_groups": [[0, 1, 7], [1, 2, 9]]}
-    assert requests.post(f"{base}/job/{job_id}/add_circuits/", json=body, headers=head,
-                         timeout=5).status_code == 200
-    bound = {"circuits": {"b0": compress(template.replace("theta", "0"))}, "mode": "append",
-             "finalized": "true", "shots": 4}
-    assert requests.post(f"{base}/job/{job_id}/add_circuits/", json=bound, headers=head,
-                         timeout=5).status_code == 200
-    again = requests.post(f"{base}/job/{job_id}/add_circuits/", json=bound, headers=head,
-                          timeout=5)
+    job_id = requests.post(
+        f"{base}/job/init/", json={"job_type": "EXECUTE"}, headers=head, timeout=5
+    ).json()["job_id"]
+    body = {
+        "circuit_template": compress(template),
+        "parameter_names": ["theta"],
+        "parameter_sets": [
+            {"label": "p0", "values": [0.0]},
+            {"label": "p1", "values": [3.141592653589793]},
+        ],
+        "mode": "append",
+        "finalized": "false",
+        "shot_groups": [[0, 1, 7], [1, 2, 9]],
+    }
+    assert (
+        requests.post(
+            f"{base}/job/{job_id}/add_circuits/", json=body, headers=head, timeout=5
+        ).status_code
+        == 200
+    )
+    bound = {
+        "circuits": {"b0": compress(template.replace("theta", "0"))},
+        "mode": "append",
+        "finalized": "true",
+        "shots": 4,
+    }
+    assert (
+        requests.post(
+            f"{base}/job/{job_id}/add_circuits/", json=bound, headers=head, timeout=5
+        ).status_code
+        == 200
+    )
+    again = requests.post(f"{base}/job/{job_id}/add_circuits/", json=bound, headers=head, timeout=5)
     assert again.status_code == 409
     page = requests.get(f"{base}/job/{job_id}/resultsV2/", headers=head, timeout=5).json()
     got = {e["label"]: histogram.decode_envelope(e["results"]) for e in page["results"]}
