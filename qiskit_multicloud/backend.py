@@ -108,16 +108,23 @@ class MultiCloudBackend(BackendV2):
         return self._target
 
     @property
-    def coupling_map(self) -> CouplingMap:
+    def coupling_map(self) -> CouplingMap | None:
         """Coupled qubit pairs; a complete graph for all-to-all devices.
 
         Qiskit's ``Target`` reports ``None`` for all-to-all devices; a full map keeps
-        ``plot_gate_map(backend)`` and user code that reads the map working.
+        ``plot_gate_map(backend)`` and user code that reads the map working. Targets with
+        3+-qubit gates keep ``None``, which Qiskit's transpiler requires for them.
         """
-        found = self.target.build_coupling_map()
-        if found is None:
+        found: CouplingMap | None = self.target.build_coupling_map()
+        if found is None and not self._has_wide_gates():
             return CouplingMap.from_full(self.num_qubits)
         return found
+
+    def _has_wide_gates(self) -> bool:
+        return any(
+            getattr(self.target.operation_from_name(name), "num_qubits", 0) > 2
+            for name in self.target.operation_names
+        )
 
     @property
     def max_circuits(self) -> int | None:
