@@ -10,7 +10,7 @@ process (:func:`~qiskit_multicloud.primitives.retrieve_primitive_job`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,11 +98,3 @@ def precision_to_shots(precision: float, max_shots: int | None) -> int:
         raise ValueError(f"precision must be > 0, got {precision!r}")
     shots = math.ceil(1.0 / precision**2)
     return min(shots, max_shots) if max_shots else shots
-
-
-def flat_index(index: Sequence[int], shape: Sequence[int]) -> int:
-    """Row-major position of ``index`` in an array of ``shape``."""
-    flat = 0
-    for i, n in zip(index, shape, strict=True):
-        flat = flat * n + i
-    return flat

@@ -10,7 +10,7 @@ says which pub, parameter set and terms it measures (see :mod:`._common`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -175,8 +175,3 @@ def _with_measurements(
     for position, qubit in enumerate(qubits):
         out.measure(qubit, register[position])
     return out
-
-
-def labels_of(observables: Iterable[Mapping[str, float]]) -> list[str]:
-    """Every distinct non-identity Pauli label, sorted."""
-    return sorted({label for obs in observables for label in obs if set(label) - {"I"}})
