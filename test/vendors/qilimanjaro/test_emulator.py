@@ -282,3 +282,26 @@ def test_check_program_orders_registers_by_first_measurement() -> None:
 def test_check_program_rejects_what_qibo_rejects(edit: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         check_program(edit(QIBO))
+
+
+def test_retrieve_job_in_new_provider_keeps_bit_order(emu: Any,
+                                                      provider: MultiCloudProvider) -> None:
+    qc = QuantumCircuit(3, 4)
+    qc.x(1)
+    qc.measure(1, 3)
+    qc.measure(0, 0)
+    backend = provider.get_backend("qibo_simulator")
+    job = backend.run(transpile(qc, backend), shots=20, **FAST)
+    fresh = provider_for(emu)
+    again = fresh.retrieve_job(job.job_id())
+    assert again.result().get_counts() == {"1000": 20}
+
+
+def test_split_into_several_jobs(emu: Any) -> None:
+    provider = provider_for(emu, max_circuits=2)
+    backend = provider.get_backend("radagast")
+    circuits = [bell(), bell(), bell()]
+    before = emu.jobs.created_count
+    result = run(backend, circuits)
+    assert emu.jobs.created_count == before + 2
+    assert len(result.results) == 3
