@@ -456,3 +456,12 @@ def test_cancel_and_failure_message(requests_mock: rm.Mocker, adapter: OQCAdapte
     requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/error", json={"task_error": None})
     message = adapter.failure_message(f"{TASK},{TASK2}")
     assert message == f"task {TASK}: QASM parse error at line 4 (code 400)"
+
+
+def test_refresh_device_reads_one_qpu(mocked: rm.Mocker, adapter: OQCAdapter) -> None:
+    device = lucy(adapter)
+    item = {**LUCY_ITEM, "feature_set": {"qubit_count": 6, "simulator": True}}
+    one = mocked.get(f"{ENTRY}/admin/qpu/{LUCY}", json=item)
+    fresh = adapter.refresh_device(device)
+    assert fresh.n_qubits == 6 and one.last_request.headers["Authentication-Token"] == TOKEN
+    assert one.last_request.path == f"/admin/qpu/{LUCY}"

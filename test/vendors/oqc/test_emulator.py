@@ -403,3 +403,15 @@ def test_wire_flat_results(emulator_factory: Any) -> None:
     qc.x(1)
     qc.measure([0, 1], [0, 1])
     assert backend.run(qc, shots=9, **FAST).result().get_counts() == {"10": 9}
+
+
+def test_transient_faults_are_retried(provider: MultiCloudProvider, emu: Any) -> None:
+    backend = provider.get_backend(LUCY)
+    circuit = transpile(x_on_zero(), backend)
+    emu.faults.force("rate_limit", method="POST", path="/tasks/submit")
+    emu.faults.force("error", method="GET", path="/status")
+    created = emu.jobs.created_count
+    counts = backend.run(circuit, shots=16, **FAST).result().get_counts()
+    assert counts == {"001": 16}
+    assert emu.jobs.created_count == created + 1  # the 429 was not a second task
+    emu.faults.clear()
