@@ -30,6 +30,7 @@ from qiskit.quantum_info import SparsePauliOp
 from ...backend import MultiCloudBackend
 from ...config import VendorSettings
 from ...exceptions import (
+    CircuitValidationError,
     ConfigurationError,
     JobFailedError,
     MalformedResponseError,
@@ -345,25 +346,30 @@ class OqtopusAdapter(VendorAdapter):
 
         Args:
             device: the device to run on.
-            circuit: state preparation in its own (virtual) qubit numbering; final
-                measurements are removed.
+            circuit: the state preparation (virtual numbering, or an ISA circuit with the
+                observable already laid out); final measurements are removed.
             observable: a ``SparsePauliOp`` or OQTOPUS terms ``{"pauli", "coeff"}``.
             shots: shots per commuting group (1 ... 10 000 000).
-            transpiler_info: default ``{}`` (the server lays the circuit out and maps the
-                operator itself).
+            transpiler_info: default: ``{"transpiler_lib": None}`` for a circuit already
+                transpiled for this backend (it has a layout; its qubits are device qubits
+                and the observable is on them), else ``{}`` (the server lays the circuit out
+                and maps the operator itself).
             mitigation_info: passed through.
             name: job name.
 
         Raises:
             CircuitValidationError: shots out of range or a non-Hermitian observable.
         """
-        from ...exceptions import CircuitValidationError
-
         if not 1 <= int(shots) <= MAX_SHOTS:
             raise CircuitValidationError(f"shots={shots} is out of range [1, {MAX_SHOTS}]")
+        if transpiler_info is None:
+            # An ISA circuit (it has a layout) keeps its layout unless the server must
+            # insert the native rzx90; a virtual circuit is laid out by the server.
+            keep = circuit.layout is not None and not device.extra.get("needs_server_transpile")
+            transpiler_info = NO_TRANSPILE if keep else {}
         options = {
             "shots": shots,
-            "transpiler_info": dict(transpiler_info or {}),
+            "transpiler_info": dict(transpiler_info),
             "mitigation_info": mitigation_info,
             "job_name": name,
         }

@@ -26,12 +26,12 @@ from werkzeug.wrappers import Request, Response
 from ...config import Secret
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
 from ...emulators.jobs import EmulatedJob, JobPhase
-from ...emulators.simulator import expectation, parse_qasm
+from ...emulators.simulator import parse_qasm
 from .emulated_devices import EmulatedDevice, default_devices
 from .emulator_support import (
+    estimate,
     parse_operator,
     problem,
-    standard_error,
     transpile_result,
     uuid7,
     validate_submit,
@@ -313,8 +313,7 @@ class OqtopusEmulator(EmulatorApp):
             job_type = record["job_type"]
             sampling = estimation = None
             if job_type == "estimation":
-                value = expectation(job.circuits[0], record["operator"])
-                stds = standard_error(job.circuits[0], record["operator"], job.shots)
+                value, stds = estimate(job.circuits[0], record["operator"], job.shots)
                 if self.config.options.get("estimation_noise", True) and stds:
                     value += self._rng.gauss(0.0, stds)
                 estimation = {"exp_value": value, "stds": stds}

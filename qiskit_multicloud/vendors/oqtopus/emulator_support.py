@@ -93,6 +93,31 @@ def validate_submit(body: Any) -> list[dict[str, Any]]:
     return problems
 
 
+def estimate(circuit: QuantumCircuit, operator: SparsePauliOp, shots: int) -> tuple[float, float]:
+    """Exact ``<operator>`` and the standard error a ``shots``-shot estimate would have.
+
+    Only the qubits the circuit acts on or the operator touches are simulated, so a
+    2-qubit state on a 150-qubit device stays cheap.
+    """
+    touched = {circuit.find_bit(q).index for inst in circuit.data for q in inst.qubits}
+    for pauli in operator.paulis:
+        touched.update(int(i) for i in (pauli.x | pauli.z).nonzero()[0])
+    keep = sorted(touched) or [0]
+    if len(keep) < circuit.num_qubits:
+        index = {old: new for new, old in enumerate(keep)}
+        small = QuantumCircuit(len(keep))
+        for inst in circuit.data:
+            targets = [index[circuit.find_bit(q).index] for q in inst.qubits]
+            small.append(inst.operation, targets, copy=False)
+        labels = [
+            "".join(label[::-1][q] for q in keep)[::-1] for label in operator.paulis.to_labels()
+        ]
+        operator = SparsePauliOp(labels, operator.coeffs)
+        circuit = small
+    value = expectation(circuit, operator)
+    return value, standard_error(circuit, operator, shots)
+
+
 def standard_error(circuit: QuantumCircuit, operator: SparsePauliOp, shots: int) -> float:
     """Sum over terms of ``|coeff| * sqrt(1 - <P>^2)``, divided by ``sqrt(shots)``."""
     total = 0.0

@@ -393,3 +393,18 @@ def test_timestamps_are_monotone(qulacs: Any) -> None:
     data = qulacs.adapter.job(job.job_id())
     assert data["submitted_at"] <= data["running_at"] <= data["ended_at"]
     assert data["submitted_at"].endswith("Z") and data["execution_time"] >= 0
+
+
+def test_native_estimation_of_an_isa_circuit_on_150_qubits(
+    emu: Any, provider: MultiCloudProvider
+) -> None:
+    big = provider.get_backend("kawasaki150")
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    isa = transpile(bell, big, initial_layout=[40, 41], seed_transpiler=1)
+    observable = SparsePauliOp("ZZ").apply_layout(isa.layout)
+    ref = big.adapter.estimate(big.device, isa, observable, 100)
+    record = emu.app.records[ref]
+    assert record["transpiler_info"] == {"transpiler_lib": None}
+    assert big.adapter.estimation_result(ref) == (pytest.approx(1.0), 0.0)
