@@ -32,10 +32,10 @@ from werkzeug.wrappers import Request, Response
 
 from ...config import Secret
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
-from ...emulators.devices import calibration, line_edges
 from ...emulators.jobs import EmulatedJob, JobPhase
 from ...emulators.simulator import expectation, parse_qasm
 from . import histogram
+from .emulator_devices import BLUEPRINTS, SIMULATOR_CLUSTERS, qpu_systems
 from .settings import QoroSettings
 from .translate import decode_ham_ops, decompress, dense_to_qiskit_label
 
@@ -48,77 +48,6 @@ API_META_KEYS = {
     "layout_method",
     "routing_method",
     "approximation_degree",
-}
-
-
-def _qpu_systems() -> list[dict[str, Any]]:
-    edges = line_edges(5)
-    cal = calibration(5, edges, seed=11)
-    qubits = [
-        {
-            "qubit": q,
-            "t1": cal.t1[q],
-            "t2": cal.t2[q],
-            "gate_error": cal.single_qubit_error[q],
-            "gate_duration": cal.single_qubit_duration,
-            "readout_error": cal.readout_error[q],
-            "readout_duration": cal.readout_duration,
-        }
-        for q in range(5)
-    ]
-    couplers = [
-        {"qubits": list(e), "error": cal.two_qubit_error[e], "duration": cal.two_qubit_duration}
-        for e in edges
-    ]
-    return [
-        {
-            "name": "qoro_emulated_qpu",
-            "access_level": "PUBLIC",
-            "supports_expval": False,
-            "qpus": [
-                {
-                    "nickname": "emu_line5",
-                    "q_bits": 5,
-                    "status": "ONLINE",
-                    "system_kind": "superconducting",
-                    "vendor_type": "emulated",
-                    "basis_gates": ["rz", "sx", "x", "cx", "measure", "reset"],
-                    "coupling_map": [list(e) for e in edges],
-                    "calibration": {
-                        "id": "emu-cal-1",
-                        "calibrated_at": "2026-01-01T00:00:00Z",
-                        "qubits": qubits,
-                        "couplers": couplers,
-                    },
-                }
-            ],
-        }
-    ]
-
-
-SIMULATOR_CLUSTERS = [
-    {
-        "name": "qoro_maestro",
-        "access_level": "PUBLIC",
-        "minimum_tier": "FREE",
-        "supports_expval": True,
-    }
-]
-BLUEPRINTS = {
-    "emulated": {
-        "label": "Emulated QPU",
-        "credentials": [],
-        "device": [
-            {
-                "name": "TRANSPILE_LEVEL",
-                "kind": "number",
-                "required": False,
-                "secret": False,
-                "choices": [],
-                "default": 1,
-            },
-        ],
-    }
 }
 
 
@@ -146,7 +75,7 @@ class QoroEmulator(EmulatorApp):
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         super().__init__(config)
-        self.systems = _qpu_systems()
+        self.systems = qpu_systems()
         self.clusters = [dict(c) for c in SIMULATOR_CLUSTERS]
         self.staged: dict[str, StagedJob] = {}
         self.max_body = int(self.config.options.get("max_body_bytes", 1024 * 1024))
