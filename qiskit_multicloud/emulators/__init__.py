@@ -106,7 +106,12 @@ def start(vendor: str, *, host: str = "127.0.0.1", port: int = 0, **config: Any)
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]
     app.base_url = f"http://{host}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, name=f"{vendor}-emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},  # stop() returns within ~20 ms
+        name=f"{vendor}-emulator",
+        daemon=True,
+    )
     thread.start()
     return EmulatorHandle(vendor, app, server, thread)
 
