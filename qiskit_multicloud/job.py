@@ -214,9 +214,14 @@ class MultiCloudJob(JobV1):
             raise self._failure(status)
         outcomes: list[CircuitCounts] = []
         offset = 0
-        for ref, size in zip(self.chunk_refs, self.chunk_sizes, strict=True):
+        for ref, size, chunk in zip(
+            self.chunk_refs, self.chunk_sizes, self._chunk_status, strict=True
+        ):
             layouts = self.layouts[offset : offset + size]
-            outcomes.extend(self._fetch_results(ref, layouts))
+            for outcome in self._fetch_results(ref, layouts):
+                outcome.metadata.setdefault("vendor_job_id", ref)
+                outcome.metadata.setdefault("vendor_status", chunk.raw if chunk else None)
+                outcomes.append(outcome)
             offset += size
         if self.run_options.get("memory"):
             for outcome in outcomes:

@@ -375,3 +375,16 @@ def test_uncertain_submit_is_reconciled_without_resubmitting(tmp_path: Path) -> 
     assert job.result().get_counts() == {"0": 3}
     record = JobStore(tmp_path / "jobs.sqlite").get("job-0")
     assert record is not None and record.status == "DONE"
+
+
+def test_each_experiment_names_its_vendor_job_and_raw_status(tmp_path: Path) -> None:
+    adapter = FakeAdapter(devices=[fake_device(max_circuits=1)])
+    backend = FakeBackend(adapter, adapter.devices[0], sleep=lambda s: None)
+    ok = QuantumCircuit(1, 1, name="first")
+    ok.measure(0, 0)
+    job = backend.run([ok, ok.copy("second")], shots=2)
+    result = job.result()
+    assert [e.metadata["vendor_job_id"] for e in result.results] == job.chunk_refs
+    assert [e.metadata["vendor_status"] for e in result.results] == ["D", "D"]
+    assert [e.header["name"] for e in result.results] == ["first", "second"]
+    assert result.header["vendor_job_ids"] == job.chunk_refs
