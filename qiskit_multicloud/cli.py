@@ -1,9 +1,19 @@
-"""``qiskit-multicloud`` command line: demo, emulate, backends, run, jobs, status, cancel."""
+"""``qiskit-multicloud`` command line: demo, emulate, backends, run, jobs, status, cancel.
+
+Commands that talk to a cloud (``backends``, ``run``, ``status``, ``cancel``) use, in order:
+
+* ``--emulated``: emulators started inside this process (``backends`` and ``run`` only);
+* ``--emulator VENDOR=URL,TOKEN`` (repeatable) or the ``QISKIT_MULTICLOUD_EMULATORS``
+  environment variable: emulators already running elsewhere, e.g. started with
+  ``qiskit-multicloud emulate``;
+* otherwise the real vendor clouds, with credentials from the environment and vendor files.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -13,9 +23,11 @@ from pathlib import Path
 from typing import TextIO
 
 from qiskit import QuantumCircuit, qasm2, qasm3, transpile
+from qiskit.exceptions import QiskitError
 from qiskit.providers import JobStatus
 
-from .exceptions import MultiCloudError
+from .config import VendorSettings
+from .exceptions import ConfigurationError
 from .job import MultiCloudJob
 from .provider import MultiCloudProvider
 from .vendors import VENDOR_KEYS
@@ -75,10 +87,74 @@ def bell() -> QuantumCircuit:
     return circuit
 
 
+#: Environment variable naming running emulators (same syntax as ``--emulator``).
+EMULATORS_ENV = "QISKIT_MULTICLOUD_EMULATORS"
+
+
+def parse_emulators(specs: Sequence[str]) -> dict[str, VendorSettings]:
+    """Settings for emulators running elsewhere, from ``VENDOR=URL,TOKEN`` specs.
+
+    Each spec may hold several entries separated by ``;`` or newlines, and an entry may
+    also be a ``VENDOR URL TOKEN`` line exactly as ``qiskit-multicloud emulate`` prints it.
+
+    Raises:
+        ConfigurationError: an entry is malformed or names an unknown vendor.
+    """
+    from .emulators import settings_for
+
+    found: dict[str, VendorSettings] = {}
+    for spec in specs:
+        for entry in spec.replace(";", "\n").splitlines():
+            entry = entry.strip()
+            if not entry:
+                continue
+            if "=" in entry:
+                vendor, _, rest = entry.partition("=")
+                url, _, token = rest.partition(",")
+            else:
+                parts = entry.split()
+                vendor, url, token = parts if len(parts) == 3 else ("", "", "")
+            vendor, url, token = vendor.strip().lower(), url.strip(), token.strip()
+            if not (vendor and url and token):
+                raise ConfigurationError(
+                    f"bad emulator spec {entry!r}; expected VENDOR=URL,TOKEN "
+                    "(as printed by 'qiskit-multicloud emulate')"
+                )
+            if vendor not in VENDOR_KEYS:
+                raise ConfigurationError(
+                    f"unknown vendor {vendor!r} in emulator spec; choose from "
+                    f"{', '.join(VENDOR_KEYS)}"
+                )
+            found[vendor] = settings_for(vendor, url, token)
+    return found
+
+
 def _provider(args: argparse.Namespace) -> MultiCloudProvider:
+    """The provider a command should use (see the module docstring for the order)."""
+    vendor = getattr(args, "vendor", None)
     if getattr(args, "emulated", False):
-        return MultiCloudProvider.emulated(_vendors(args.vendor or "all"))
+        return MultiCloudProvider.emulated(_vendors(vendor or "all"), job_store=False)
+    specs = list(getattr(args, "emulator", None) or [])
+    if not specs and os.environ.get(EMULATORS_ENV):
+        specs = [os.environ[EMULATORS_ENV]]
+    if specs:
+        settings = parse_emulators(specs)
+        return MultiCloudProvider(settings, vendors=tuple(settings))
     return MultiCloudProvider()
+
+
+def _vendor_filter(args: argparse.Namespace) -> str | None:
+    vendor: str | None = getattr(args, "vendor", None)
+    return None if vendor in (None, "all") else vendor
+
+
+def _require_vendors(provider: MultiCloudProvider) -> None:
+    if not provider.vendors:
+        raise ConfigurationError(
+            "no vendor is configured: set a vendor's environment variables (see the docs' "
+            "vendor pages), or use --emulated, or --emulator VENDOR=URL,TOKEN for emulators "
+            "started with 'qiskit-multicloud emulate'"
+        )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -102,6 +178,12 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         port = 0 if port == 0 else port + 1
     for handle in handles:
         print(f"{handle.vendor} {handle.url} {handle.token}", flush=True)
+    entries = ";".join(f"{h.vendor}={h.url},{h.token}" for h in handles)
+    print(
+        f"serving until interrupted; in another shell: export {EMULATORS_ENV}='{entries}'",
+        file=sys.stderr,
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
@@ -114,6 +196,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 def cmd_backends(args: argparse.Namespace) -> int:
     """Print a table of backends."""
     with _provider(args) as provider:
+        _require_vendors(provider)
         rows = [
             (
                 b.vendor,
@@ -122,7 +205,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
                 "yes" if b.online else "no",
                 "-" if b.queue_length is None else str(b.queue_length),
             )
-            for b in provider.backends(vendor=None if args.vendor == "all" else args.vendor)
+            for b in provider.backends(vendor=_vendor_filter(args))
         ]
     header = ("vendor", "name", "qubits", "online", "queue")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -135,7 +218,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a QASM file and print counts and a histogram."""
     circuit = load_circuit(Path(args.file))
     with _provider(args) as provider:
-        backend = provider.get_backend(args.backend)
+        _require_vendors(provider)
+        backend = provider.get_backend(args.backend, vendor=_vendor_filter(args))
         job = backend.run(transpile(circuit, backend), shots=args.shots)
         print(f"job {job.job_id()} on {backend.vendor}:{backend.name}", file=sys.stderr)
         job.wait_for_final_state(timeout=args.timeout, callback=Progress(sys.stderr))
@@ -147,9 +231,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    """List locally recorded jobs."""
-    provider = MultiCloudProvider()
-    for record in provider.jobs(vendor=args.vendor, status=args.status, limit=args.limit):
+    """List locally recorded jobs, newest first."""
+    records = MultiCloudProvider(job_store=True).jobs(
+        vendor=args.vendor, status=args.status, limit=args.limit
+    )
+    if not records:
+        print("no jobs recorded", file=sys.stderr)
+    for record in records:
         print(
             f"{record.created_at[:19]}  {record.vendor:11} {record.backend:24} "
             f"{record.status:20} {record.job_id or record.record_id}"
@@ -157,25 +245,50 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(job: MultiCloudJob, status: JobStatus) -> str:
+    queue = job.queue_position
+    return str(status.name) + (f" (queue position {queue})" if queue else "")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print a job's status."""
-    job = MultiCloudProvider().retrieve_job(args.job_id)
-    print(job.status().name)
+    """Print a recorded job's status."""
+    with _provider(args) as provider:
+        job = provider.retrieve_job(args.job_id)
+        print(_describe(job, job.status()))
     return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    """Cancel a job."""
-    job = MultiCloudProvider().retrieve_job(args.job_id)
-    job.cancel()
-    print(job.status().name)
+    """Cancel a recorded job and print its status afterwards."""
+    with _provider(args) as provider:
+        job = provider.retrieve_job(args.job_id)
+        status = job.status()
+        if status in (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED):
+            print(f"{_describe(job, status)} (already final; nothing to cancel)")
+        else:
+            job.cancel()
+            print(_describe(job, job.status()))
     return 0
+
+
+def _add_emulator_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--emulator",
+        action="append",
+        metavar="VENDOR=URL,TOKEN",
+        help=f"use an emulator started by 'qiskit-multicloud emulate' (repeatable; default "
+        f"from ${EMULATORS_ENV})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     vendor_choices = [*VENDOR_KEYS, "all"]
-    parser = argparse.ArgumentParser(prog="qiskit-multicloud", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="qiskit-multicloud",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run a Bell circuit on emulated vendor clouds")
@@ -193,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     backends = sub.add_parser("backends", help="list backends")
     backends.add_argument("--vendor", choices=vendor_choices, default="all")
     backends.add_argument("--emulated", action="store_true", help="use local emulators")
+    _add_emulator_option(backends)
     backends.set_defaults(func=cmd_backends)
 
     run = sub.add_parser("run", help="run an OpenQASM 2/3 file")
@@ -202,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=None)
     run.add_argument("--emulated", action="store_true", help="use local emulators")
     run.add_argument("--vendor", choices=vendor_choices, default=None)
+    _add_emulator_option(run)
     run.set_defaults(func=cmd_run)
 
     jobs = sub.add_parser("jobs", help="list locally recorded jobs")
@@ -212,23 +327,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="show a job's status")
     status.add_argument("job_id")
+    _add_emulator_option(status)
     status.set_defaults(func=cmd_status)
 
     cancel = sub.add_parser("cancel", help="cancel a job")
     cancel.add_argument("job_id")
+    _add_emulator_option(cancel)
     cancel.set_defaults(func=cmd_cancel)
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (Qiskit errors without their quotes)."""
+    message = getattr(exc, "message", None)
+    if not isinstance(message, str):
+        message = str(exc)
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        message = f"{exc.strerror}: {exc.filename}"
+    return " ".join(message.split()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; errors print one clear line and exit 1."""
+    """Entry point; errors print one clear line (no traceback) and return 1."""
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
         return code
-    except MultiCloudError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (QiskitError, OSError, ValueError) as exc:  # MultiCloudError is a QiskitError
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
