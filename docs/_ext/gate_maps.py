@@ -80,8 +80,14 @@ def generate(out_dir: Path) -> list[tuple[str, str, int, str]]:
 
 
 def _write_table(out_dir: Path, rows: list[tuple[str, str, int, str]]) -> None:
-    lines = [".. list-table::", "   :header-rows: 1", "", "   * - Vendor", "     - Backend",
-             "     - Qubits"]
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - Vendor",
+        "     - Backend",
+        "     - Qubits",
+    ]
     for vendor, name, qubits, _ in rows:
         lines += [f"   * - {vendor}", f"     - ``{name}``", f"     - {qubits}"]
     target = out_dir / "gate_maps_table.rst"
