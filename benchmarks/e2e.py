@@ -1,0 +1,199 @@
+"""(b) 100 Bell circuits: our provider vs each vendor's own SDK; (c) a 1000-circuit run()."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from common import BENCH, OFFLINE_ENV, VENDORS, EmulatorProcess, bell, request_delta, table
+from qiskit import transpile
+
+from qiskit_multicloud import MultiCloudProvider
+from qiskit_multicloud.emulators import settings_for
+
+#: The device each vendor SDK script runs on by default; ours runs on the same one.
+SDK_DEVICES = {
+    "oqc": "qpu:uk:2:d865b5a184",
+    "oqtopus": "qulacs",
+    "iqm": "emerald-20",
+    "qoro": "qoro_maestro",
+    "qilimanjaro": "qibo_simulator",
+}
+#: What each SDK venv needs (the versions the SDK scripts were written against).
+SDK_REQUIREMENTS = {
+    "oqc": ["oqc-qcaas-client==3.22.1"],
+    "oqtopus": ["quri-parts-oqtopus==1.1.5"],
+    "iqm": ["iqm-client==36.0.0"],
+    "qoro": ["qoro-divi==0.15.1"],
+    "qilimanjaro": ["qiboconnection==0.23.2"],
+}
+#: Poll interval the SDK scripts use (seconds); ours is given the same for a fair race.
+POLL_INTERVAL = 0.05
+VENV_ROOT = BENCH / ".venvs"
+
+
+def sdk_python(vendor: str) -> Path:
+    """The SDK venv's interpreter, creating/updating benchmarks/.venvs/<vendor> if needed."""
+    venv = VENV_ROOT / vendor
+    python = venv / "bin" / "python"
+    marker = venv / ".requirements"
+    wanted = "\n".join(SDK_REQUIREMENTS[vendor])
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         *SDK_REQUIREMENTS[vendor]],
+        check=True,
+    )
+    marker.write_text(wanted)
+    return python
+
+
+def run_sdk(vendor: str, emu: EmulatorProcess, circuits: int, shots: int) -> dict[str, Any]:
+    """Run benchmarks/vendor_sdks/<vendor>_sdk.py against ``emu`` in the SDK's own venv."""
+    python = sdk_python(vendor)
+    script = BENCH / "vendor_sdks" / f"{vendor}_sdk.py"
+    url = f"{emu.url}/api" if vendor == "qoro" else emu.url
+    args = [str(python), str(script), "--url", url, "--token", emu.token,
+            "--circuits", str(circuits), "--shots", str(shots)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(OFFLINE_ENV)
+    before = emu.stats()
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=1800)
+    process_wall = time.perf_counter() - start
+    delta = request_delta(before, emu.stats())
+    line = next(
+        (ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith("{")), "{}"
+    )
+    report: dict[str, Any] = json.loads(line)
+    if proc.returncode != 0 or not report.get("ok"):
+        report["error"] = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+    return {**report, **delta, "process_wall_s": process_wall}
+
+
+def run_ours(
+    vendor: str, emu: EmulatorProcess, circuits: int, shots: int, *, device: str,
+    trace_memory: bool = False,
+) -> dict[str, Any]:
+    """Provider creation -> get_backend -> ONE run() of ``circuits`` Bell circuits -> result."""
+    bell_native = None
+    with tempfile.TemporaryDirectory() as store:
+        gc.collect()
+        before = emu.stats()
+        if trace_memory:
+            tracemalloc.start()
+        start = time.perf_counter()
+        provider = MultiCloudProvider(
+            {vendor: settings_for(vendor, emu.url, emu.token)}, vendors=[vendor],
+            job_store=Path(store) / "jobs.sqlite",
+        )
+        backend = provider.get_backend(device, vendor=vendor)
+        bell_native = transpile(bell(), backend, optimization_level=1, seed_transpiler=1)
+        batch = [bell_native.copy(name=f"bell_{i}") for i in range(circuits)]
+        job = backend.run(batch, shots=shots, poll_interval=POLL_INTERVAL,
+                          max_poll_interval=1.0)
+        result = job.result()
+        wall = time.perf_counter() - start
+        peak = None
+        if trace_memory:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        delta = request_delta(before, emu.stats())
+        counts = result.get_counts()
+        counts = counts if isinstance(counts, list) else [counts]
+        ok = len(counts) == circuits and all(
+            set(c) <= {"00", "11"} and sum(c.values()) == shots for c in counts
+        )
+        provider.close()
+    return {
+        "wall_s": wall,
+        "ok": ok,
+        "circuits": circuits,
+        "vendor_jobs": len(job.chunk_refs),
+        "max_circuits": backend.max_circuits,
+        "status_polls": job.poll_count,
+        "peak_mem_mb": None if peak is None else peak / 2**20,
+        **delta,
+    }
+
+
+def run(
+    vendors: tuple[str, ...] = VENDORS,
+    circuits: int = 100,
+    shots: int = 1000,
+    large: int | None = 1000,
+    skip_sdk: bool = False,
+) -> dict[str, Any]:
+    """(b) ours vs SDK per vendor and, if ``large``, (c) one ``large``-circuit run()."""
+    out: dict[str, Any] = {"e2e": {}, "large": {}}
+    for vendor in vendors:
+        with EmulatorProcess.start(vendor) as emu:
+            device = SDK_DEVICES[vendor]
+            run_ours(vendor, emu, 2, 10, device=device)  # warm-up (imports, connections)
+            entry: dict[str, Any] = {"ours": run_ours(vendor, emu, circuits, shots, device=device)}
+            if not skip_sdk:
+                try:
+                    entry["sdk"] = run_sdk(vendor, emu, circuits, shots)
+                except (subprocess.SubprocessError, OSError, ValueError) as exc:
+                    entry["sdk"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            out["e2e"][vendor] = entry
+            if large:
+                out["large"][vendor] = run_ours(
+                    vendor, emu, large, shots, device=device, trace_memory=True
+                )
+    return out
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    if not ours or not theirs:
+        return "—"
+    return f"{ours / theirs:.2f}"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """Tables for (b) and (c)."""
+    rows = []
+    for vendor, entry in data["e2e"].items():
+        ours, sdk = entry["ours"], entry.get("sdk") or {}
+        sdk_ok = sdk.get("ok") and "error" not in sdk
+        rows.append([
+            vendor,
+            f"{ours['wall_s']:.2f}",
+            f"{sdk['wall_s']:.2f}" if sdk_ok else (sdk.get("error", "skipped")[:60]),
+            _ratio(ours["wall_s"], sdk.get("wall_s") if sdk_ok else None),
+            ours["requests"],
+            sdk.get("requests", "—") if sdk_ok else "—",
+            _ratio(ours["requests"], sdk.get("requests") if sdk_ok else None),
+            f"{ours['vendor_jobs']} / {sdk.get('jobs_created', '—') if sdk_ok else '—'}",
+            "yes" if ours["ok"] else "NO",
+            sdk.get("sdk", "—"),
+        ])
+    text = "End to end, Bell circuits x shots, same emulator in a separate process\n\n"
+    text += table(
+        ["vendor", "ours s", "SDK s", "wall ours/SDK", "ours req", "SDK req", "req ours/SDK",
+         "vendor jobs ours / SDK", "ours counts ok", "SDK"],
+        rows,
+    )
+    if data["large"]:
+        big = [
+            [v, r["circuits"], f"{r['wall_s']:.2f}", r["requests"], r["vendor_jobs"],
+             r["max_circuits"] or "—", f"{r['peak_mem_mb']:.1f}", "yes" if r["ok"] else "NO"]
+            for v, r in data["large"].items()
+        ]
+        text += "\n\nOne large run() per vendor (tracemalloc peak of the client)\n\n" + table(
+            ["vendor", "circuits", "wall s", "requests", "vendor jobs", "max_circuits",
+             "peak MiB", "counts ok"],
+            big,
+        )
+    return text
