@@ -18,6 +18,7 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import CouplingMap, Target
 
 from .exceptions import (
+    MalformedResponseError,
     MultiCloudError,
     SubmissionUncertainError,
     VendorAPIError,
@@ -38,11 +39,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _uncertain(exc: VendorAPIError) -> bool:
-    """True if a failed submit may still have created a job on the vendor's side."""
+def submission_uncertain(exc: MultiCloudError) -> bool:
+    """True if a failed submit may still have created a job on the vendor's side.
+
+    No answer, a 5xx other than 503, or a success answer we could not read (the server
+    acted on the request, but the job id was lost with the garbled body).
+    """
+    if not isinstance(exc, VendorAPIError):
+        return False
     if isinstance(exc, VendorConnectionError):
         return True
+    if isinstance(exc, MalformedResponseError) and (exc.status is None or exc.status < 300):
+        return True
     return exc.status is not None and exc.status >= 500 and exc.status != 503
+
+
+_uncertain = submission_uncertain
 
 
 class MultiCloudBackend(BackendV2):
@@ -238,11 +250,11 @@ class MultiCloudBackend(BackendV2):
         if len(payloads) == 1:
             try:
                 return [self._submit_one(payloads[0], options, 0)]
-            except VendorAPIError as exc:
+            except MultiCloudError as exc:
                 self._submit_failed(record_id, exc, [])
                 raise
         results: list[str | None] = [None] * len(payloads)
-        errors: list[VendorAPIError] = []
+        errors: list[MultiCloudError] = []
         workers = min(self.submit_concurrency, len(payloads))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {
@@ -252,7 +264,7 @@ class MultiCloudBackend(BackendV2):
             for future in as_completed(futures):
                 try:
                     results[futures[future]] = future.result()
-                except VendorAPIError as exc:
+                except MultiCloudError as exc:
                     errors.append(exc)
         if errors:
             done = [ref for ref in results if ref is not None]
@@ -261,7 +273,9 @@ class MultiCloudBackend(BackendV2):
             raise (uncertain or errors)[0]
         return [ref for ref in results if ref is not None]
 
-    def _submit_failed(self, record_id: str | None, exc: VendorAPIError, refs: list[str]) -> None:
+    def _submit_failed(
+        self, record_id: str | None, exc: MultiCloudError, refs: list[str]
+    ) -> None:
         already = (
             f"; chunks already submitted (NOT cancelled, results still retrievable): {refs}"
             if refs

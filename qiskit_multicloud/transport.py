@@ -252,22 +252,41 @@ class Transport:
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and return the decoded JSON body (``None`` for an empty body).
 
+        An idempotent request whose body is not JSON (e.g. truncated) is sent again, within
+        the retry policy's ``total``.
+
         Raises:
             MalformedResponseError: the body is not JSON.
         """
-        response = self.request(method, path, **kwargs)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{self.vendor}: {method} {urlsplit(response.url).path} answered "
-                f"{response.status_code} with a body that is not JSON "
-                f"({response.content[:80]!r}...)",
-                vendor=self.vendor,
-                status=response.status_code,
-            ) from exc
+        idempotent = kwargs.get("idempotent")
+        if idempotent is None:
+            idempotent = method.upper() in IDEMPOTENT_METHODS
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self.request(method, path, **kwargs)
+            if not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError as exc:
+                if idempotent and attempt <= self.retry.total:
+                    wait = self.retry.backoff(attempt)
+                    log.info(
+                        "%s %s %s answered an unreadable body; retry %d in %.2fs",
+                        self.vendor, method.upper(), loggable(self.url(path)), attempt, wait,
+                    )
+                    self.sleep(wait)
+                    continue
+                error = exc
+                break
+        raise MalformedResponseError(
+            f"{self.vendor}: {method} {urlsplit(response.url).path} answered "
+            f"{response.status_code} with a body that is not JSON "
+            f"({response.content[:80]!r}...)",
+            vendor=self.vendor,
+            status=response.status_code,
+        ) from error
 
     def request(
         self,

@@ -202,6 +202,8 @@ class EmulatorApp:
         if self.faults.config.latency:
             time.sleep(self.faults.config.latency)
         fault = self.faults.draw(request.method, request.path)
+        if fault == "latency":
+            time.sleep(self.faults.config.latency_spike)
         if fault == "error":
             return self.error_response(self.faults.error_status(), "injected server error")
         if fault == "rate_limit":
@@ -234,7 +236,22 @@ class EmulatorApp:
                     "faults_fired": dict(self.faults.fired),
                 }
             )
-        self.faults.configure(FaultConfig.from_dict(self.body(request) or {}))
+        body = self.body(request, required=False) or {}
+        if not isinstance(body, dict):
+            return self.error_response(400, "fault settings must be a JSON object")
+        forced = body.pop("force", [])
+        try:
+            if body or not forced:
+                self.faults.configure(FaultConfig.from_dict(body))
+            for item in forced:
+                self.faults.force(
+                    item["kind"],
+                    int(item.get("count", 1)),
+                    method=item.get("method"),
+                    path=item.get("path"),
+                )
+        except (KeyError, TypeError, ValueError) as exc:
+            return self.error_response(400, f"bad fault settings: {exc}")
         return self.json({"faults": dataclasses.asdict(self.faults.config)})
 
 

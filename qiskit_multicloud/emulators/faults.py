@@ -35,6 +35,7 @@ class FaultConfig:
         malformed_rate: process the request, then answer 200 with a truncated JSON body.
         expired_token_rate: answer 401 "token expired" without processing.
         latency: seconds added to every request.
+        latency_spike: seconds a forced ``latency`` fault adds to one request.
         methods: only requests with these methods are eligible (empty = all).
         seed: seed of the random draws.
     """
@@ -47,6 +48,7 @@ class FaultConfig:
     malformed_rate: float = 0.0
     expired_token_rate: float = 0.0
     latency: float = 0.0
+    latency_spike: float = 0.05
     methods: tuple[str, ...] = ()
     seed: int | None = 1234
 
@@ -80,7 +82,13 @@ class FaultInjector:
     def force(
         self, kind: FaultKind, count: int = 1, *, method: str | None = None, path: str | None = None
     ) -> None:
-        """Make the next ``count`` matching requests suffer ``kind`` (path = substring)."""
+        """Make the next ``count`` matching requests suffer ``kind`` (path = substring).
+
+        Raises:
+            ValueError: ``kind`` is not one of :data:`FAULT_KINDS`.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
         with self._lock:
             for _ in range(count):
                 self._forced.append((kind, method.upper() if method else None, path))

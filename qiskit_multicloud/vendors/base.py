@@ -63,7 +63,7 @@ class VendorAdapter(abc.ABC):
                 return spec
         return device
 
-    def validate(
+    def validate(  # noqa: B027 - optional hook, deliberately empty
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> None:
         """Vendor-specific checks beyond the Target (raise CircuitValidationError)."""
@@ -107,6 +107,12 @@ class VendorAdapter(abc.ABC):
         ``options["submission_tag"]`` is a unique string adapters may embed in the payload
         (a job name, tag or metadata field) so it can be found again here with idempotent
         requests only. Return ``None`` when no such job exists or the vendor cannot tell.
+        Where the protocol lets a job id be known before the final, billable request (and
+        the server refuses to start that id twice), an adapter may finish that request here.
+
+        Raises:
+            VendorAPIError: with a status below 500 (not a connection error) when it is
+                certain that no job will run; the message names any id the vendor holds.
         """
         return None
 

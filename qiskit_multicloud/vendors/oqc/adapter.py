@@ -15,7 +15,7 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 
-from ...backend import MultiCloudBackend
+from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import Secret, VendorSettings
 from ...exceptions import (
     AuthenticationError,
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "Authentication-Token"
 JOB_REF_SEPARATOR = ","
+#: Status reads (and resubmits of still-CREATED tasks) reconcile() tries.
+RECONCILE_ATTEMPTS = 3
 
 #: OQC task status -> Qiskit JobStatus (v3 names plus the aliases the v4 gateway uses).
 STATUS_MAP: dict[str, JobStatus] = {
@@ -112,6 +114,15 @@ class OQCAuth(Auth):
         token = self._token or self._login()
         return {TOKEN_HEADER: token.reveal()}
 
+    def refresh(self, transport: Transport) -> bool:
+        """Log in again with email/password after a 401 (a fixed token cannot be renewed)."""
+        if self._settings.password is None or self._transport is None:
+            return False
+        with self._lock:
+            self._token = None
+        self._login()
+        return True
+
     def _login(self) -> Secret:
         with self._lock:
             if self._token:
@@ -182,6 +193,8 @@ class OQCAdapter(VendorAdapter):
         self._qpu_urls: dict[str, str] = {}
         self._task_urls: dict[str, str] = {}
         self._task_status: dict[str, VendorJobStatus] = {}
+        #: submission tag -> (QPU URL, reserved ids, task specs) while a submit is in flight.
+        self._inflight: dict[str, tuple[str, list[str], list[dict[str, Any]]]] = {}
         self.server_version: str | None = None
 
     @classmethod
@@ -283,10 +296,16 @@ class OQCAdapter(VendorAdapter):
         return {"tasks": self._tasks(device, circuits, options)}
 
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
-        """One task: a single submit. Several: reserve ids, then submit in <100 kB bodies."""
+        """Reserve task ids, then submit them in <100 kB bodies; return the ids.
+
+        With a ``submission_tag`` (every ``backend.run()``) ids are reserved even for one
+        task, so :meth:`reconcile` knows which tasks a lost submit concerns. Without one, a
+        single task is submitted in one call.
+        """
         url = self._qpu_url(device)
         tasks: list[dict[str, Any]] = list(payload["tasks"])
-        if len(tasks) == 1:
+        tag = options.get("submission_tag")
+        if len(tasks) == 1 and not tag:
             reply = self.transport.json("POST", f"{url}/tasks/submit", json={"tasks": tasks})
             if not isinstance(reply, list) or not reply or not isinstance(reply[0], dict):
                 raise MalformedResponseError(
@@ -294,35 +313,96 @@ class OQCAdapter(VendorAdapter):
                 )
             ids = [str(_require(reply[0], "task_id", "POST tasks/submit"))]
         else:
-            reserved = self.transport.json(
-                "POST",
-                f"{url}/tasks",
-                json={
-                    "qpu_id": device.device_id,
-                    "task_count": len(tasks),
-                    "tag": options.get("tag"),
-                },
-            )
-            if (
-                not isinstance(reserved, list)
-                or len(reserved) != len(tasks)
-                or not all(isinstance(i, str) and i for i in reserved)
-            ):
-                raise MalformedResponseError(
-                    f"oqc: POST tasks answered {reserved!r:.120}; expected {len(tasks)} task ids",
-                    vendor="oqc",
-                )
-            ids = list(reserved)
+            ids = self._reserve(url, device, len(tasks), options)
+            if tag:
+                self._inflight[tag] = (url, ids, tasks)
             with_ids = [{**task, "task_id": i} for task, i in zip(tasks, ids, strict=True)]
             try:
                 for chunk in translate.chunk_tasks(with_ids):
                     self.transport.json("POST", f"{url}/tasks/submit", json={"tasks": chunk})
-            except VendorAPIError:
-                self._cancel_quietly(url, ids)
+            except VendorAPIError as exc:
+                if not (tag and submission_uncertain(exc)):
+                    self._inflight.pop(tag or "", None)
+                    self._cancel_quietly(url, ids)
                 raise
+            self._inflight.pop(tag or "", None)
         for task_id in ids:
             self._task_urls[task_id] = url
         return JOB_REF_SEPARATOR.join(ids)
+
+    def _reserve(self, url: str, device: DeviceSpec, count: int, options: RunOptions) -> list[str]:
+        """``POST {qpu}/tasks``: ``count`` CREATED task ids (nothing runs until submitted)."""
+        try:
+            reserved = self.transport.json(
+                "POST",
+                f"{url}/tasks",
+                json={"qpu_id": device.device_id, "task_count": count, "tag": options.get("tag")},
+                idempotent=True,  # a reserved (CREATED) task never runs: repeating is harmless
+            )
+        except VendorAPIError as exc:
+            if not submission_uncertain(exc):
+                raise
+            raise VendorAPIError(
+                f"oqc: reserving {count} task id(s) got no usable answer ({exc}); nothing was "
+                "submitted (reserved tasks never run unless submitted), so it is safe to run "
+                "again",
+                vendor="oqc",
+            ) from exc
+        if (
+            not isinstance(reserved, list)
+            or len(reserved) != count
+            or not all(isinstance(i, str) and i for i in reserved)
+        ):
+            raise MalformedResponseError(
+                f"oqc: POST tasks answered {reserved!r:.120}; expected {count} task ids",
+                vendor="oqc",
+            )
+        return list(reserved)
+
+    def reconcile(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str | None:
+        """After a lost submit answer: read the reserved tasks' status (idempotent GETs).
+
+        No task still ``CREATED``: the submit arrived, return the ids. Some ``CREATED``:
+        those never arrived; submit exactly those ids again (OQC refuses to submit a task
+        that is not ``CREATED``, so this cannot duplicate), then read again.
+
+        Raises:
+            VendorAPIError: the tasks could not be confirmed; they were cancelled and the
+                message names them.
+        """
+        entry = self._inflight.pop(str(options.get("submission_tag") or ""), None)
+        if entry is None:
+            return None
+        url, ids, tasks = entry
+        for attempt in range(RECONCILE_ATTEMPTS):
+            created = [
+                {**task, "task_id": task_id}
+                for task, task_id in zip(tasks, ids, strict=True)
+                if self._raw_status(url, task_id) == "CREATED"
+            ]
+            if not created:
+                for task_id in ids:
+                    self._task_urls[task_id] = url
+                return JOB_REF_SEPARATOR.join(ids)
+            if attempt == RECONCILE_ATTEMPTS - 1:
+                break
+            log.info("oqc: %d reserved task(s) were not submitted; submitting them again",
+                     len(created))
+            try:
+                for chunk in translate.chunk_tasks(created):
+                    self.transport.json("POST", f"{url}/tasks/submit", json={"tasks": chunk})
+            except VendorAPIError as exc:
+                log.info("oqc: resubmitting reserved tasks failed (%s); reading again", exc)
+        self._cancel_quietly(url, ids)
+        raise VendorAPIError(
+            f"oqc: tasks {ids} could not be confirmed as submitted; they were cancelled "
+            "(none will run), so it is safe to run again",
+            vendor="oqc",
+        )
+
+    def _raw_status(self, url: str, task_id: str) -> str:
+        body = self.transport.json("GET", f"{url}/tasks/{task_id}/status")
+        return str(_require(body, "status", f"GET tasks/{task_id}/status")).upper()
 
     def _cancel_quietly(self, url: str, ids: list[str]) -> None:
         """Best-effort cancel of a half-submitted batch, so no orphan task runs."""

@@ -27,7 +27,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
 
-from ...backend import MultiCloudBackend
+from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import VendorSettings
 from ...exceptions import (
     CircuitValidationError,
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 VENDOR = "oqtopus"
 AUTH_HEADER = "q-api-token"
+#: Status reads (and resubmits of a still-registered job) reconcile() tries.
+RECONCILE_ATTEMPTS = 3
 
 #: OQTOPUS job status -> Qiskit JobStatus (protocol notes, section 9.3).
 STATUS_MAP: dict[str, JobStatus] = {
@@ -102,6 +104,11 @@ class OqtopusAdapter(VendorAdapter):
     settings_class = OqtopusSettings
     status_map = STATUS_MAP
     run_options = RUN_OPTIONS
+
+    def __init__(self, settings: VendorSettings, transport: Transport) -> None:
+        super().__init__(settings, transport)
+        #: submission tag -> (job id, upload URL, upload fields) while a submit is in flight.
+        self._inflight: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
 
     @classmethod
     def from_settings(cls, settings: VendorSettings) -> OqtopusAdapter:
@@ -204,8 +211,39 @@ class OqtopusAdapter(VendorAdapter):
         return body
 
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
-        """Register a job id, upload ``input.zip``, then submit; return the job id."""
-        registered = self.transport.json("POST", "/jobs", idempotent=False)
+        """Register a job id, upload ``input.zip``, then submit; return the job id.
+
+        The id is known before the billable ``POST /jobs/{id}/submit``; with a
+        ``submission_tag`` it is remembered so :meth:`reconcile` can check a lost submit.
+        """
+        job_id, form, fields = self._register()
+        tag = str(options.get("submission_tag") or "")
+        if tag:
+            self._inflight[tag] = (job_id, form["url"], fields)
+        try:
+            self._upload_and_submit(job_id, form["url"], fields, payload)
+        except VendorAPIError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                self._discard(job_id)
+            if not (tag and submission_uncertain(exc)):
+                self._inflight.pop(tag, None)
+            raise
+        self._inflight.pop(tag, None)
+        return job_id
+
+    def _register(self) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
+        """``POST /jobs``: a ``registered`` id and its upload form (nothing runs yet)."""
+        try:
+            # A registered job never runs unless submitted: repeating is harmless.
+            registered = self.transport.json("POST", "/jobs", idempotent=True)
+        except VendorAPIError as exc:
+            if not submission_uncertain(exc):
+                raise
+            raise VendorAPIError(
+                f"{VENDOR}: registering a job got no usable answer ({exc}); nothing was "
+                "submitted (a registered job never runs), so it is safe to run again",
+                vendor=VENDOR,
+            ) from exc
         job_id = _text(registered, "job_id", "POST /jobs")
         form = registered.get("presigned_url")
         if not isinstance(form, Mapping) or not isinstance(form.get("url"), str):
@@ -217,29 +255,59 @@ class OqtopusAdapter(VendorAdapter):
             raise MalformedResponseError(
                 f"{VENDOR}: POST /jobs answer has no 'presigned_url.fields.key'", vendor=VENDOR
             )
-        try:
-            self.transport.request(
-                "POST",
-                form["url"],
-                data={str(k): str(v) for k, v in fields.items()},
-                files={
-                    "file": (
-                        "input.zip",
-                        zip_json("input.json", payload["input"]),
-                        "application/zip",
-                    )
-                },
-                authenticate=False,
-                idempotent=True,  # same key, same bytes: repeating an upload is harmless
-            )
-            self.transport.json(
-                "POST", f"/jobs/{job_id}/submit", json=payload["submit"], idempotent=False
-            )
-        except VendorAPIError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                self._discard(job_id)
-            raise
-        return job_id
+        return job_id, form, fields
+
+    def _upload_and_submit(
+        self, job_id: str, url: str, fields: Mapping[str, Any], payload: Any
+    ) -> None:
+        self.transport.request(
+            "POST",
+            url,
+            data={str(k): str(v) for k, v in fields.items()},
+            files={
+                "file": (
+                    "input.zip",
+                    zip_json("input.json", payload["input"]),
+                    "application/zip",
+                )
+            },
+            authenticate=False,
+            idempotent=True,  # same key, same bytes: repeating an upload is harmless
+        )
+        self.transport.json(
+            "POST", f"/jobs/{job_id}/submit", json=payload["submit"], idempotent=False
+        )
+
+    def reconcile(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str | None:
+        """After a lost upload/submit answer: ``GET /jobs/{id}/status`` of the registered id.
+
+        Past ``registered``: the submit arrived, return the id. Still ``registered``: it
+        never arrived; upload and submit that same id again (the service only submits a
+        ``registered`` job, so this cannot duplicate), then read again.
+
+        Raises:
+            VendorAPIError: the job stayed ``registered``; it was cancelled (nothing runs).
+        """
+        entry = self._inflight.pop(str(options.get("submission_tag") or ""), None)
+        if entry is None:
+            return None
+        job_id, url, fields = entry
+        for attempt in range(RECONCILE_ATTEMPTS):
+            if self.status(job_id).raw != "registered":
+                return job_id
+            if attempt == RECONCILE_ATTEMPTS - 1:
+                break
+            log.info("%s: job %s was registered but not submitted; submitting it", VENDOR, job_id)
+            try:
+                self._upload_and_submit(job_id, url, fields, payload)
+            except VendorAPIError as exc:
+                log.info("%s: resubmitting job %s failed (%s); reading again", VENDOR, job_id, exc)
+        self._discard(job_id)
+        raise VendorAPIError(
+            f"{VENDOR}: job {job_id} could not be confirmed as submitted; it was cancelled "
+            "(it will not run), so it is safe to run again",
+            vendor=VENDOR,
+        )
 
     def _discard(self, job_id: str) -> None:
         """Cancel a registered job whose submission was refused (best effort)."""

@@ -21,7 +21,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
 
-from ...backend import MultiCloudBackend
+from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import VendorSettings
 from ...exceptions import CircuitValidationError, ConfigurationError, VendorAPIError
 from ...options import OptionSpec
@@ -42,6 +42,9 @@ from .translate import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Attempts reconcile() makes at re-sending one fragment whose answer was lost.
+RECONCILE_ATTEMPTS = 3
 
 #: Qoro job status -> Qiskit status. ``PENDING`` is QUEUED: our submit finalizes the job
 #: before returning, so we never observe the pre-finalize use of ``PENDING``.
@@ -136,6 +139,8 @@ class QoroAdapter(VendorAdapter):
         super().__init__(settings, transport)
         #: Per EXPECTATION job: (dense terms, coefficients) per circuit, for recombination.
         self._estimates: dict[str, list[tuple[list[str], list[complex]]]] = {}
+        #: submission tag -> [job id, index of the fragment being sent] while in flight.
+        self._inflight: dict[str, tuple[str, int]] = {}
 
     @classmethod
     def from_settings(cls, settings: VendorSettings) -> QoroAdapter:
@@ -197,18 +202,88 @@ class QoroAdapter(VendorAdapter):
         }
 
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
-        """Create the job, upload every fragment; return the Qoro ``job_id``."""
-        answer = self.transport.json("POST", "job/init/", json=payload["init"], idempotent=False)
-        job_id = require(answer, "job_id", str, "job/init/ reply")
+        """Create the job, upload every fragment; return the Qoro ``job_id``.
+
+        Only the fragment marked ``finalized`` queues (and bills) the job; with a
+        ``submission_tag`` the job id and the fragment in flight are remembered so
+        :meth:`reconcile` can finish a run whose answer was lost.
+        """
+        try:
+            answer = self.transport.json(
+                "POST", "job/init/", json=payload["init"], idempotent=False
+            )
+        except VendorAPIError as exc:
+            if not submission_uncertain(exc):
+                raise
+            raise VendorAPIError(
+                f"qoro: job/init/ got no usable answer ({exc}); no circuits were uploaded, so "
+                "nothing will run and it is safe to run again",
+                vendor=VENDOR,
+            ) from exc
+        job_id = str(require(answer, "job_id", str, "job/init/ reply"))
+        tag = str(options.get("submission_tag") or "")
         total = len(payload["fragments"])
         for index, body in enumerate(payload["fragments"]):
+            if tag:
+                self._inflight[tag] = (job_id, index)
             try:
                 self.transport.request(
                     "POST", f"job/{job_id}/add_circuits/", json=body, idempotent=False
                 )
             except VendorAPIError as exc:
+                if not (tag and submission_uncertain(exc)):
+                    self._inflight.pop(tag, None)
                 raise self._upload_failed(job_id, index, total, exc) from exc
-        return str(job_id)
+        self._inflight.pop(tag, None)
+        return job_id
+
+    def reconcile(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str | None:
+        """Finish an upload whose answer was lost, from the fragment in flight.
+
+        Re-sending a fragment cannot duplicate circuits or jobs: the service answers 400
+        "Duplicate circuit label" for a fragment it already holds and 409 once the job was
+        finalized (then the job exists and its id is returned).
+
+        Raises:
+            VendorAPIError: the service refused a fragment outright; the message names the
+                job, which was never finalized and so never runs.
+        """
+        entry = self._inflight.pop(str(options.get("submission_tag") or ""), None)
+        if entry is None:
+            return None
+        job_id, index = entry
+        fragments = payload["fragments"]
+        while index < len(fragments):
+            response = None
+            for _ in range(RECONCILE_ATTEMPTS):
+                try:
+                    response = self.transport.request(
+                        "POST",
+                        f"job/{job_id}/add_circuits/",
+                        json=fragments[index],
+                        idempotent=False,
+                        ok=(200, 201, 202, 204, 400, 409),
+                    )
+                    break
+                except VendorAPIError as exc:
+                    if not submission_uncertain(exc):
+                        raise
+                    log.info("qoro: re-sending fragment %d of job %s failed (%s)",
+                             index + 1, job_id, exc)
+            if response is None:
+                return None
+            if response.status_code == 409:
+                return job_id  # already finalized: the job exists and is queued
+            if response.status_code == 400 and "uplicate" not in response.text:
+                raise VendorAPIError(
+                    f"qoro: job {job_id} was not finalized and fragment {index + 1} of "
+                    f"{len(fragments)} was refused ({response.text[:200]}); the job never "
+                    "runs, so it is safe to run again",
+                    vendor=VENDOR,
+                    status=400,
+                )
+            index += 1
+        return job_id
 
     def _upload_failed(
         self, job_id: str, index: int, total: int, exc: VendorAPIError

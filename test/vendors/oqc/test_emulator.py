@@ -150,14 +150,16 @@ def test_multiple_circuits_one_experiment_each(provider: MultiCloudProvider, emu
     assert [r.metadata["oqc_task_id"] for r in result.results] == ids
 
 
-def test_single_circuit_is_one_submit_without_reservation(
+def test_single_circuit_reserves_its_id_before_submitting(
     provider: MultiCloudProvider, emu: Any
 ) -> None:
+    # The id is known before the billable submit, so a lost answer can be reconciled.
     backend = provider.get_backend(LUCY)
     circuit = transpile(bell(), backend)
     emu.stats.reset()
     job = backend.run(circuit, shots=10, **FAST)
-    assert emu.stats.by_route.get("POST tasks_reserve", 0) == 0
+    assert emu.stats.by_route["POST tasks_reserve"] == 1
+    assert emu.stats.by_route["POST tasks_submit"] == 1
     assert "," not in job.job_id()
     job.result()
 
