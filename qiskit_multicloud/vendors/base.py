@@ -63,10 +63,14 @@ class VendorAdapter(abc.ABC):
                 return spec
         return device
 
-    def validate(  # noqa: B027 - optional hook, deliberately empty
+    def validate(
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> None:
-        """Vendor-specific checks beyond the Target (raise CircuitValidationError)."""
+        """Vendor-specific checks beyond the Target (raise CircuitValidationError).
+
+        The default accepts everything the Target accepts.
+        """
+        return None
 
     @abc.abstractmethod
     def build_payload(
