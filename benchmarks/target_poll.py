@@ -96,7 +96,7 @@ def simulate(duration: float, options: dict[str, Any] | None = None) -> dict[str
     resolved = {spec.name: spec.default for spec in BASE_OPTIONS} | dict(options or {})
     layout = CircuitLayout("c", 1, 1, (("c", 1),))
     job = MultiCloudJob(
-        backend, ["ref"], [1], [layout], resolved,  # type: ignore[arg-type]
+        backend, ["ref"], [1], [layout], resolved,
         sleep=clock.sleep, clock=clock.time,
     )
     job.wait_for_final_state()
@@ -109,7 +109,7 @@ def simulate(duration: float, options: dict[str, Any] | None = None) -> dict[str
     }
 
 
-def worst_case(low: float, high: float, steps: int = 400) -> dict[str, float]:
+def worst_case(low: float, high: float, steps: int = 400) -> dict[str, Any]:
     """Worst lateness (% of duration) and most requests for durations in [low, high]."""
     runs = [simulate(low + (high - low) * i / steps) for i in range(steps + 1)]
     return {
