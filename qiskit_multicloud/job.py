@@ -223,11 +223,13 @@ class MultiCloudJob(JobV1):
                 outcome.metadata.setdefault("vendor_status", chunk.raw if chunk else None)
                 outcomes.append(outcome)
             offset += size
-        if self.run_options.get("memory"):
-            for outcome in outcomes:
-                if outcome.memory is None:
-                    outcome.memory = counts_to_memory(outcome.counts)
-                    outcome.memory_synthesised = True
+        want_memory = bool(self.run_options.get("memory"))
+        for outcome in outcomes:
+            if not want_memory:
+                outcome.memory = None  # per-shot data only when asked: it dominates memory use
+            elif outcome.memory is None:
+                outcome.memory = counts_to_memory(outcome.counts)
+                outcome.memory_synthesised = True
         backend: MultiCloudBackend = self.backend()
         self._result = build_result(
             vendor=self._adapter.vendor,

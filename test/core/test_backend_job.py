@@ -388,3 +388,24 @@ def test_each_experiment_names_its_vendor_job_and_raw_status(tmp_path: Path) -> 
     assert [e.metadata["vendor_status"] for e in result.results] == ["D", "D"]
     assert [e.header["name"] for e in result.results] == ["first", "second"]
     assert result.header["vendor_job_ids"] == job.chunk_refs
+
+
+def test_per_shot_memory_only_kept_when_asked(tmp_path: Path) -> None:
+    backend = make_backend(tmp_path)
+    real_results = backend.adapter.results
+
+    def with_memory(ref, layouts, options):  # type: ignore[no-untyped-def]
+        outcomes = real_results(ref, layouts, options)
+        for outcome in outcomes:
+            outcome.memory = [key for key, n in outcome.counts.items() for _ in range(n)]
+        return outcomes
+
+    backend.adapter.results = with_memory  # type: ignore[method-assign]
+    ok = QuantumCircuit(1, 1)
+    ok.x(0)
+    ok.measure(0, 0)
+    plain = backend.run(ok, shots=3).result()
+    assert "memory" not in plain.results[0].data.to_dict()
+    kept = backend.run(ok, shots=3, memory=True).result()
+    assert kept.get_memory(0) == ["1", "1", "1"]
+    assert "memory_synthesised" not in kept.results[0].metadata
