@@ -83,6 +83,8 @@ class CellResult:
     leaked_secrets: list[str] = dataclasses.field(default_factory=list)
     errors: Counter[str] = dataclasses.field(default_factory=Counter)
     messages: list[str] = dataclasses.field(default_factory=list)
+    #: Whether urllib3's own DEBUG lines were among the captured logs.
+    saw_urllib3: bool = False
     seconds: float = 0.0
 
 
@@ -172,6 +174,7 @@ def run_cell(
         [logs.getvalue(), store_path.read_bytes().decode("latin-1"), *result.messages]
     )
     result.leaked_secrets = [s[:4] + "..." for s in secrets if s in text]
+    result.saw_urllib3 = "urllib3.connectionpool DEBUG" in logs.getvalue()
     return result
 
 

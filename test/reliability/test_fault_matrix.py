@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from qiskit_multicloud.emulators import start
 
-from .harness import FAULTS, SEED, VENDORS, run_cell
+from .harness import FAULTS, SEED, VENDORS, captured_logs, run_cell
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -22,5 +23,12 @@ def test_fault_matrix(vendor: str, tmp_path: Path) -> None:
             assert cell.duplicates == 0, f"{where}: duplicate submissions"
             assert cell.lost == 0, f"{where}: jobs unknown to the job store"
             assert cell.leaked_secrets == [], f"{where}: secret in logs/store/messages"
+            assert cell.saw_urllib3, f"{where}: urllib3 DEBUG logs were not captured"
             if fault in ("rate_limit", "latency"):
                 assert cell.completed == cell.jobs, f"{where}: {cell.messages}"
+
+
+def test_log_capture_would_see_a_leak() -> None:
+    with captured_logs() as logs:
+        logging.getLogger("urllib3.connectionpool").debug("GET /x?token=%s", "leaky-token")
+    assert "leaky-token" in logs.getvalue()

@@ -1,0 +1,142 @@
+"""Fault matrix: every vendor emulator x every fault mode, audited for duplicates and loss.
+
+Runs a small batch of one-circuit jobs per (vendor, fault) cell through seeded fault rates
+plus faults forced on the submit requests (see ``test/reliability/harness.py``) and prints
+an reStructuredText table: jobs completed, failed with a clear qiskit_multicloud error
+(of which submissions reported uncertain), duplicate submissions seen by the emulator, and
+emulator jobs unknown to the client's job store.
+
+Usage::
+
+    python benchmarks/fault_matrix.py [--jobs 6] [--vendor oqc ...] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from test.reliability.harness import FAULTS, VENDORS, CellResult, run_matrix  # noqa: E402
+
+COLUMNS = (
+    "Vendor",
+    "Fault",
+    "Completed",
+    "Failed clearly",
+    "of which uncertain",
+    "Duplicates",
+    "Lost",
+    "Raw errors",
+    "Secrets leaked",
+)
+
+
+def rst_table(rows: list[list[str]]) -> str:
+    """A reStructuredText simple table with ``COLUMNS`` as header."""
+    widths = [max(len(str(r[i])) for r in [list(COLUMNS), *rows]) for i in range(len(COLUMNS))]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([rule, line(list(COLUMNS)), rule, *(line(r) for r in rows), rule])
+
+
+def summarise(results: list[CellResult]) -> str:
+    """The table for ``results``, one row per cell."""
+    rows = [
+        [
+            r.vendor,
+            r.fault,
+            f"{r.completed}/{r.jobs}",
+            str(r.failed_clearly),
+            str(r.uncertain),
+            str(r.duplicates),
+            str(r.lost),
+            str(len(r.raw_errors)),
+            str(len(r.leaked_secrets)),
+        ]
+        for r in results
+    ]
+    return rst_table(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the matrix, print the table, optionally write it into an .rst page.
+
+    Returns:
+        0 when no cell shows a raw error, a duplicate, a lost id or a leaked secret.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=6, help="jobs per cell (default 6)")
+    parser.add_argument("--vendor", action="append", choices=VENDORS, help="repeatable")
+    parser.add_argument("--fault", action="append", choices=FAULTS, help="repeatable")
+    parser.add_argument("--output", type=Path, help="also write an .rst page here")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        os.environ["QISKIT_MULTICLOUD_HOME"] = workdir
+        results = run_matrix(
+            Path(workdir),
+            tuple(args.vendor or VENDORS),
+            tuple(args.fault or FAULTS),
+            args.jobs,
+        )
+    elapsed = time.perf_counter() - began
+    table = summarise(results)
+    print(table)
+    print(f"\n{len(results)} cells, {sum(r.jobs for r in results)} jobs, {elapsed:.1f} s")
+    if args.output:
+        args.output.write_text(page(table, argv, elapsed), encoding="utf-8")
+    bad = [r for r in results if r.raw_errors or r.duplicates or r.lost or r.leaked_secrets]
+    for r in bad:
+        print(f"PROBLEM {r.vendor}/{r.fault}: {r.raw_errors[:3]}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def page(table: str, argv: list[str] | None, elapsed: float) -> str:
+    """The docs page holding the latest table, the command and the date."""
+    command = " ".join(["python benchmarks/fault_matrix.py", *(argv or sys.argv[1:])])
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f""":orphan:
+
+Reliability results
+===================
+
+Latest output of the fault matrix (every vendor emulator x every fault kind), produced by::
+
+    {command}
+
+on {today} ({elapsed:.1f} s on 2 cores). Each cell runs a batch of one-circuit jobs against
+the vendor's emulator with seeded fault rates on every request plus the same fault forced on
+the first POST of every third job and on the final, billable submit request of every third
+job. Retries wait milliseconds (``Retry-After`` 1 ms) and polling is near-instant.
+
+* **Completed**: jobs whose ``result()`` returned counts.
+* **Failed clearly**: ``run()`` or ``result()`` raised a ``qiskit_multicloud`` error
+  (for example ``AuthenticationError`` for an expired static token, or a refused submit
+  whose message says nothing was submitted).
+* **of which uncertain**: ``SubmissionUncertainError``: the vendor protocol gives no way to
+  find the job (IQM has no job list; a Qilimanjaro 5xx before any job exists), so the local
+  record stays ``SUBMISSION_UNCERTAIN`` and the submit is not repeated.
+* **Duplicates**: emulator jobs beyond one per run (each run uses its own shot count).
+* **Lost**: emulator jobs whose id is neither in the job store nor in an uncertain record.
+* **Raw errors**: exceptions that are not ``qiskit_multicloud`` errors.
+* **Secrets leaked**: tokens found in DEBUG logs (urllib3 included), error messages or the
+  job store file.
+
+{table}
+"""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
