@@ -131,3 +131,22 @@ def test_idempotent_json_is_retried_after_a_garbled_body() -> None:
         with pytest.raises(MalformedResponseError, match="not JSON"):
             transport.json("GET", "qpusystem/")
         emu.faults.clear()
+
+
+@pytest.mark.parametrize("vendor", ["oqc", "oqtopus", "qoro"])
+def test_multi_circuit_run_with_a_lost_submit_has_no_duplicate(
+    vendor: str, tmp_path: Path
+) -> None:
+    """Several circuits (one OQC batch, or one OQTOPUS job per circuit): one lost answer."""
+    store = JobStore(tmp_path / "jobs.sqlite")
+    with start(vendor) as emu:
+        backend = _backend(emu, store)
+        compiled = transpile([circuit()] * 3, backend, seed_transpiler=1)
+        emu.faults.force("drop_after", method="POST", path=SUBMIT_PATHS[vendor])
+        job = backend.run(compiled, shots=16, **FAST)
+        result = job.result(timeout=10)
+        assert [result.get_counts(i) for i in range(3)] == [{"01": 16}] * 3
+        expected = 3 if vendor == "oqc" or backend.max_circuits == 1 else 1
+        assert emu.jobs.created_count == expected
+        record = store.get(job.job_id())
+        assert record is not None and record.status == "DONE"
