@@ -91,6 +91,18 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(total=0)
 
 
+def default_sleep(seconds: float) -> None:
+    """How transports wait between retries unless given their own ``sleep``.
+
+    Looked up at call time, so a test suite can replace it in one place.
+    """
+    time.sleep(seconds)
+
+
+def _wait(seconds: float) -> None:
+    default_sleep(seconds)
+
+
 class Auth:
     """Adds credentials to a request. Subclasses override :meth:`headers` and maybe
     :meth:`refresh`."""
@@ -186,7 +198,8 @@ class Transport:
         retry: retry policy for every request.
         timeouts: default connect/read timeouts.
         user_agent: sent on every request.
-        sleep: the function used to wait between retries (tests pass a recorder).
+        sleep: the function used to wait between retries (default :func:`default_sleep`;
+            tests pass a recorder).
         session: a ready ``requests.Session`` (tests may pass one).
     """
 
@@ -199,7 +212,7 @@ class Transport:
         retry: RetryPolicy = RetryPolicy(),
         timeouts: Timeouts = Timeouts(),
         user_agent: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         session: requests.Session | None = None,
         pool_size: int = 16,
     ) -> None:
@@ -213,7 +226,7 @@ class Transport:
         self.auth = auth or Auth()
         self.retry = retry
         self.timeouts = timeouts
-        self.sleep = sleep
+        self.sleep: Callable[[float], None] = sleep or _wait
         self._trusted = {origin(self.base_url)}
         self._session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -43,6 +44,10 @@ def isolated_environment(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     for name in VENDOR_ENV:
         monkeypatch.delenv(name, raising=False)
+    # Retry backoff is real behaviour but not worth real seconds in tests.
+    monkeypatch.setattr(
+        "qiskit_multicloud.transport.default_sleep", lambda s: time.sleep(min(s, 0.002))
+    )
     yield
 
 

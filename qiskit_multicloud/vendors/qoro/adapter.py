@@ -209,8 +209,10 @@ class QoroAdapter(VendorAdapter):
         :meth:`reconcile` can finish a run whose answer was lost.
         """
         try:
+            # An initialised job without finalized circuits never runs and is never billed,
+            # so repeating job/init/ after a lost answer is harmless (as OQTOPUS's POST /jobs).
             answer = self.transport.json(
-                "POST", "job/init/", json=payload["init"], idempotent=False
+                "POST", "job/init/", json=payload["init"], idempotent=True
             )
         except VendorAPIError as exc:
             if not submission_uncertain(exc):

@@ -226,12 +226,17 @@ def test_init_without_job_id_is_malformed(adapter: QoroAdapter, mock: Any) -> No
         adapter.submit(sim, adapter.build_payload(sim, [bell()], {"shots": 1}), {})
 
 
-def test_init_is_not_retried_on_502(adapter: QoroAdapter, mock: Any) -> None:
-    init = mock.post(f"{URL}/job/init/", status_code=502, json={"detail": "bad gateway"})
+def test_init_is_retried_on_502_but_uploads_are_not(adapter: QoroAdapter, mock: Any) -> None:
+    init = mock.post(
+        f"{URL}/job/init/",
+        [{"status_code": 502, "json": {"detail": "bad gateway"}}, {"json": {"job_id": "j1"}}],
+    )
+    upload = mock.post(f"{URL}/job/j1/add_circuits/", status_code=502, json={"detail": "bad"})
     sim = next(d for d in adapter.list_devices() if d.simulator)
     with pytest.raises(VendorAPIError):
         adapter.submit(sim, adapter.build_payload(sim, [bell()], {"shots": 1}), {})
-    assert init.call_count == 1
+    assert init.call_count == 2  # an unfinalized job never runs: repeating init is harmless
+    assert upload.call_count == 1  # the finalizing upload bills: never repeated blindly
 
 
 # -- status, results, cancel ------------------------------------------------------------
