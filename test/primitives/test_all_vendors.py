@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from qiskit import transpile
 from qiskit.circuit import Parameter, QuantumCircuit
-from qiskit.quantum_info import SparsePauliOp
+from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qiskit_multicloud import MultiCloudBackend, MultiCloudProvider
 from qiskit_multicloud.primitives import Estimator, Sampler, native_for, retrieve_primitive_job
@@ -35,8 +35,8 @@ def _provider(vendor: str, emulator_factory: Callable[..., Any], tmp_path: Path)
 
 
 def _backend(provider: Any, vendor: str, prefer_native: bool = False) -> MultiCloudBackend:
-    candidates = [b for b in provider.backends(vendor=vendor) if b.online and b.num_qubits >= 2]
-    assert candidates, f"{vendor}: no online backend with 2+ qubits"
+    candidates = [b for b in provider.backends(vendor=vendor) if b.online and b.num_qubits >= 4]
+    assert candidates, f"{vendor}: no online backend with 4+ qubits"
     if prefer_native:
         native = [b for b in candidates if native_for(b) is not None]
         candidates = native or candidates
@@ -57,7 +57,7 @@ def test_same_user_code_everywhere(
         bell.cx(0, 1)
         measured = bell.copy()
         measured.measure_all()
-        isa = transpile(measured, target=backend.target, seed_transpiler=1)
+        isa = transpile(measured, backend, seed_transpiler=1)
         sampler = Sampler(backend, options=RUN)
         job = sampler.run([isa], shots=400)
         result = job.result()
@@ -71,7 +71,7 @@ def test_same_user_code_everywhere(
         assert again.result()[0].data.meas.get_counts() == counts
 
         # Estimator: ZZ, XX, YY on the Bell state
-        isa_state = transpile(bell, target=backend.target, seed_transpiler=1)
+        isa_state = transpile(bell, backend, seed_transpiler=1)
         observables = [SparsePauliOp(p).apply_layout(isa_state.layout) for p in ("ZZ", "XX", "YY")]
         estimator = Estimator(backend, options=RUN)
         evs = estimator.run([(isa_state, observables)], precision=0.05).result()[0].data.evs
@@ -81,12 +81,28 @@ def test_same_user_code_everywhere(
         theta = Parameter("θ")
         ry = QuantumCircuit(1)
         ry.ry(theta, 0)
-        isa_ry = transpile(ry, target=backend.target, seed_transpiler=1)
+        isa_ry = transpile(ry, backend, seed_transpiler=1)
         z = SparsePauliOp("Z").apply_layout(isa_ry.layout)
         angles = np.linspace(0, np.pi, 5)
         sweep = estimator.run([(isa_ry, z, angles)], precision=0.05).result()[0].data
         assert sweep.evs.shape == (5,)
         assert np.all(np.abs(sweep.evs - np.cos(angles)) < 0.2)
+
+        # A 4-qubit observable with a known exact value
+        four = QuantumCircuit(4)
+        four.h(0)
+        four.cx(0, 1)
+        four.ry(0.8, 2)
+        four.cx(2, 3)
+        observable = SparsePauliOp.from_list(
+            [("ZZII", 0.7), ("IIXX", -0.4), ("ZIZI", 0.3), ("XYYX", 0.2), ("IIII", 0.1)]
+        )
+        exact = Statevector(four).expectation_value(observable).real
+        isa_four = transpile(four, backend, seed_transpiler=1)
+        value = estimator.run(
+            [(isa_four, observable.apply_layout(isa_four.layout))], precision=0.02
+        ).result()[0]
+        assert abs(float(value.data.evs) - exact) < max(0.08, 4 * float(value.data.stds))
     finally:
         provider.close()
 
@@ -102,7 +118,7 @@ def test_estimator_paths(
         state = QuantumCircuit(2)
         state.ry(0.7, 0)
         state.cx(0, 1)
-        isa = transpile(state, target=backend.target, seed_transpiler=1)
+        isa = transpile(state, backend, seed_transpiler=1)
         observable = SparsePauliOp.from_list([("ZZ", 0.5), ("XI", 1.0), ("II", 0.25)])
         exact = 0.5 + 0.25  # <ZZ> = 1 and <XI> = 0 for this state
         estimator = Estimator(backend, options={**RUN, "native": native})
