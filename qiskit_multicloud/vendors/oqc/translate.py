@@ -12,7 +12,7 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
-from ..translate import merge_registers, to_qasm2
+from ..translate import emit_qasm, merge_registers, register_refs, single_refs, to_qasm2
 
 #: Clients refuse POSTs above this many bytes (body plus headers); so does the service.
 MAX_POST_BYTES = 128 * 1024
@@ -85,6 +85,20 @@ def program(circuit: QuantumCircuit) -> str:
     OQC returns an independent histogram per register (cross-register correlations are
     lost), so one register keeps the joint distribution; it is split back on return.
     """
+    name = merged_register_name(circuit)
+    quantum = register_refs(circuit.qregs, circuit.qubits)
+    if quantum is not None:
+        text = emit_qasm(
+            circuit, 2, quantum[0], [(name, circuit.num_clbits)], quantum[1],
+            single_refs(circuit.clbits, name),
+        )
+        if text is not None:
+            return text
+    return program_exported(circuit)
+
+
+def program_exported(circuit: QuantumCircuit) -> str:
+    """:func:`program` through Qiskit's exporter (the reference the fast path matches)."""
     merged = merge_registers(circuit, merged_register_name(circuit))
     return to_qasm2(merged)
 

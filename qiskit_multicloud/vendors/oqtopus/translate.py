@@ -20,7 +20,7 @@ from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.quantum_info import SparsePauliOp
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
-from ..translate import to_qasm3
+from ..translate import emit_qasm, single_refs, to_qasm3
 
 VENDOR = "oqtopus"
 
@@ -46,6 +46,23 @@ def flatten(circuit: QuantumCircuit, *, keep_measurements: bool = True) -> Quant
 
 def to_program(circuit: QuantumCircuit, *, keep_measurements: bool = True) -> str:
     """The OpenQASM 3 program text OQTOPUS runs for ``circuit``."""
+    source = circuit if keep_measurements else circuit.remove_final_measurements(inplace=False)
+    assert source is not None
+    text = emit_qasm(
+        source,
+        3,
+        [("q", source.num_qubits)],
+        [("c", source.num_clbits)] if source.num_clbits else [],
+        single_refs(source.qubits, "q"),
+        single_refs(source.clbits, "c"),
+    )
+    if text is not None:
+        return text
+    return to_program_exported(circuit, keep_measurements=keep_measurements)
+
+
+def to_program_exported(circuit: QuantumCircuit, *, keep_measurements: bool = True) -> str:
+    """:func:`to_program` through Qiskit's exporter (the reference of the fast path)."""
     return to_qasm3(flatten(circuit, keep_measurements=keep_measurements))
 
 

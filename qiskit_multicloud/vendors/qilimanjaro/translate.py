@@ -19,7 +19,7 @@ from typing import Any
 from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
-from ..translate import to_qasm2
+from ..translate import emit_qasm, single_refs, to_qasm2
 
 VENDOR = "qilimanjaro"
 ORDER_COMMENT = "// qiskit-multicloud clbits:"
@@ -48,13 +48,38 @@ def flatten(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
         CircuitValidationError: reset/conditionals/delay, a clbit written twice, a qubit
             measured twice or used after its measurement.
     """
+    order = measured_clbits(circuit)
+    qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
+    cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
+    qreg = QuantumRegister(circuit.num_qubits, "q")
+    creg = ClassicalRegister(len(order), "c")
+    flat = QuantumCircuit(qreg, creg, name=circuit.name)
+    slot = {clbit: p for p, clbit in enumerate(order)}
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        if name in DROPPED:
+            continue
+        qubits = [qreg[qindex[q]] for q in instruction.qubits]
+        if name == "measure":
+            flat.measure(qubits[0], creg[slot[cindex[instruction.clbits[0]]]])
+        else:
+            flat.append(instruction.operation, qubits, [], copy=False)
+    return flat, order
+
+
+def measured_clbits(circuit: QuantumCircuit) -> list[int]:
+    """Check ``circuit`` can run on Qibo; return the measured clbit indices, sorted.
+
+    Raises:
+        CircuitValidationError: see :func:`flatten`.
+    """
     label = f"circuit {circuit.name!r}"
     qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
     cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
     measured_qubits: set[int] = set()
     written: dict[int, int] = {}
     for instruction in circuit.data:
-        name = instruction.operation.name
+        name = instruction.name
         if name in DROPPED:
             continue
         if name in REJECTED:
@@ -75,35 +100,48 @@ def flatten(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
             measured_qubits.add(qubit)
             written[clbit] = qubit
             continue
-        if instruction.clbits or getattr(instruction.operation, "condition", None):
+        if instruction.clbits or (
+            not instruction.is_standard_gate()
+            and getattr(instruction.operation, "condition", None)
+        ):
             raise CircuitValidationError(f"{label}: '{name}' uses classical bits; not supported")
+        if not measured_qubits:
+            continue
         late = measured_qubits.intersection(qubits)
         if late:
             raise CircuitValidationError(
                 f"{label}: '{name}' acts on qubit {min(late)} after it was measured; "
                 "Qilimanjaro supports measurements only at the end of a circuit"
             )
-    order = sorted(written)
-    qreg = QuantumRegister(circuit.num_qubits, "q")
-    creg = ClassicalRegister(len(order), "c")
-    flat = QuantumCircuit(qreg, creg, name=circuit.name)
-    slot = {clbit: p for p, clbit in enumerate(order)}
-    for instruction in circuit.data:
-        name = instruction.operation.name
-        if name in DROPPED:
-            continue
-        qubits = [qreg[qindex[q]] for q in instruction.qubits]
-        if name == "measure":
-            flat.measure(qubits[0], creg[slot[cindex[instruction.clbits[0]]]])
-        else:
-            flat.append(instruction.operation, qubits, [], copy=False)
-    return flat, order
+    return sorted(written)
 
 
 def circuit_to_qasm(circuit: QuantumCircuit) -> str:
     """The Qibo-dialect OpenQASM 2 text of one circuit (with the clbit-order comment)."""
+    order = measured_clbits(circuit)
+    clbits = circuit.clbits
+    text = emit_qasm(
+        circuit,
+        2,
+        [("q", circuit.num_qubits)],
+        [("c", len(order))],
+        single_refs(circuit.qubits, "q"),
+        {clbits[clbit]: f"c[{p}]" for p, clbit in enumerate(order)},
+        drop=DROPPED,
+    )
+    if text is None:
+        flat, order = flatten(circuit)
+        text = to_qasm2(flat)
+    return _finish(circuit, text, order)
+
+
+def circuit_to_qasm_exported(circuit: QuantumCircuit) -> str:
+    """:func:`circuit_to_qasm` through Qiskit's exporter (the reference of the fast path)."""
     flat, order = flatten(circuit)
-    text = to_qasm2(flat)
+    return _finish(circuit, to_qasm2(flat), order)
+
+
+def _finish(circuit: QuantumCircuit, text: str, order: list[int]) -> str:
     if "\ngate " in text or "opaque " in text:
         raise CircuitValidationError(
             f"circuit {circuit.name!r} needs custom gate definitions in QASM; transpile it "

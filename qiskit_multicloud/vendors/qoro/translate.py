@@ -20,7 +20,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from ...exceptions import CircuitValidationError
-from ..translate import merge_registers, to_qasm2
+from ..translate import emit_qasm, merge_registers, register_refs, single_refs, to_qasm2
 
 _SPARSE_TERM = re.compile(r"([XYZ])(\d+)")
 _GROUP_HEADER = re.compile(r"@gzs(\d+):(.*)", re.DOTALL)
@@ -58,6 +58,19 @@ def circuit_to_qasm(circuit: QuantumCircuit) -> str:
     Raises:
         CircuitValidationError: the circuit uses something OpenQASM 2 cannot express.
     """
+    quantum = register_refs(circuit.qregs, circuit.qubits)
+    classical = register_refs(circuit.cregs, circuit.clbits)
+    if circuit.num_clbits and classical is None:
+        classical = ([("c", circuit.num_clbits)], single_refs(circuit.clbits, "c"))
+    if quantum is not None and classical is not None:
+        text = emit_qasm(circuit, 2, quantum[0], classical[0], quantum[1], classical[1])
+        if text is not None:
+            return text
+    return circuit_to_qasm_exported(circuit)
+
+
+def circuit_to_qasm_exported(circuit: QuantumCircuit) -> str:
+    """:func:`circuit_to_qasm` through Qiskit's exporter (the reference of the fast path)."""
     if circuit.num_clbits and not _tiled(circuit):
         circuit = merge_registers(circuit)
     return to_qasm2(circuit)
