@@ -7,8 +7,10 @@ and discovery calls to the entry URL.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +40,8 @@ TOKEN_HEADER = "Authentication-Token"
 JOB_REF_SEPARATOR = ","
 #: Status reads (and resubmits of still-CREATED tasks) reconcile() tries.
 RECONCILE_ATTEMPTS = 3
+#: Task reads in flight at once while polling a job of many tasks.
+POLL_CONCURRENCY = 8
 
 #: OQC task status -> Qiskit JobStatus (v3 names plus the aliases the v4 gateway uses).
 STATUS_MAP: dict[str, JobStatus] = {
@@ -193,6 +197,11 @@ class OQCAdapter(VendorAdapter):
         self._qpu_urls: dict[str, str] = {}
         self._task_urls: dict[str, str] = {}
         self._task_status: dict[str, VendorJobStatus] = {}
+        #: ``all_info`` of finished tasks read while polling (results come with the status).
+        self._task_info: dict[str, dict[str, Any]] = {}
+        #: circuit id -> (circuit, instruction count, program) translated by validate().
+        self._programs: dict[int, tuple[QuantumCircuit, int, str]] = {}
+        self._programs_lock = threading.Lock()
         #: submission tag -> (QPU URL, reserved ids, task specs) while a submit is in flight.
         self._inflight: dict[str, tuple[str, list[str], list[dict[str, Any]]]] = {}
         self.server_version: str | None = None
@@ -275,16 +284,41 @@ class OQCAdapter(VendorAdapter):
     def _tasks(
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> list[dict[str, Any]]:
-        config = translate.compiler_config(options)
+        config = json.dumps(translate.compiler_config(options))
         tag = options.get("tag") or ""
-        return [translate.task_spec(c, device.device_id, config, tag) for c in circuits]
+        return [
+            translate.task_spec(c, device.device_id, config, tag, program=self._program(c))
+            for c in circuits
+        ]
+
+    def _program(self, circuit: QuantumCircuit) -> str:
+        """The circuit's QASM, reusing what validate() translated just before (once)."""
+        with self._programs_lock:
+            cached = self._programs.pop(id(circuit), None)
+        if cached is not None and cached[0] is circuit and cached[1] == len(circuit.data):
+            return cached[2]
+        return translate.program(circuit)
 
     def validate(
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> None:
-        """Refuse circuits whose task alone would exceed OQC's 128 KiB request limit."""
-        for index, spec in enumerate(self._tasks(device, circuits, options)):
-            translate.check_task_size(spec, f"circuit {index} ({circuits[index].name!r})")
+        """Refuse circuits whose task alone would exceed OQC's 128 KiB request limit.
+
+        The programs are kept for the build_payload() that follows, so each circuit is
+        translated once per run().
+        """
+        config = json.dumps(translate.compiler_config(options))
+        tag = options.get("tag") or ""
+        programs = {}
+        for index, circuit in enumerate(circuits):
+            text = translate.program(circuit)
+            spec = translate.task_spec(circuit, device.device_id, config, tag, program=text)
+            translate.check_task_size(spec, f"circuit {index} ({circuit.name!r})")
+            programs[id(circuit)] = (circuit, len(circuit.data), text)
+        with self._programs_lock:
+            if len(self._programs) > 100_000:
+                self._programs.clear()
+            self._programs.update(programs)
 
     def build_payload(
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
@@ -418,8 +452,8 @@ class OQCAdapter(VendorAdapter):
         if known is not None and known.status in FINAL:
             return known
         url = self._url_for(task_id)
-        body = self.transport.json("GET", f"{url}/tasks/{task_id}/status")
-        raw = _require(body, "status", f"GET tasks/{task_id}/status")
+        body = self.transport.json("GET", f"{url}/tasks/{task_id}/all_info")
+        raw = _require(body, "status", f"GET tasks/{task_id}/all_info")
         if not isinstance(raw, str):
             raise MalformedResponseError(
                 f"oqc: status of task {task_id} is {raw!r}, not a string", vendor="oqc"
@@ -431,22 +465,37 @@ class OQCAdapter(VendorAdapter):
             mapped = known.status if known is not None else JobStatus.QUEUED
         message = "task expired before it ran" if raw.upper() == "EXPIRED" else None
         status = VendorJobStatus(mapped, raw, message=message)
+        if mapped in FINAL:
+            self._task_info[task_id] = body
         self._task_status[task_id] = status
         return status
 
     def status(self, job_ref: str) -> VendorJobStatus:
-        """Aggregate of ``GET {qpu}/tasks/{id}/status`` over the job's tasks.
+        """Aggregate of ``GET {qpu}/tasks/{id}/all_info`` over the job's tasks.
 
-        Tasks are read in order and reading stops at the first unfinished one (the job cannot
-        be final before it); finished tasks are never read again.
+        ``all_info`` carries a finished task's results with its status, so results() needs
+        no further request. Tasks are read in order and reading stops at the first
+        unfinished one (the job cannot be final before it); finished tasks are never read
+        again. While tasks keep turning out finished, the next ones are read in growing
+        concurrent batches (1, 2, 4, ... up to :data:`POLL_CONCURRENCY`), so a long job
+        costs few extra reads and a finished one is collected quickly.
         """
         ids = _task_ids(job_ref)
         seen: list[VendorJobStatus] = []
-        for task_id in ids:
-            status = self._read_task(task_id)
-            seen.append(status)
-            if status.status not in FINAL or status.status is JobStatus.ERROR:
+        index, window = 0, 1
+        while index < len(ids):
+            batch = ids[index : index + window]
+            statuses = self._read_tasks(batch)
+            stop = False
+            for status in statuses:
+                seen.append(status)
+                if status.status not in FINAL or status.status is JobStatus.ERROR:
+                    stop = True
+                    break
+            if stop:
                 break
+            index += len(batch)
+            window = min(window * 2, POLL_CONCURRENCY)
         combined = aggregate_status([s.status for s in seen])
         if len(ids) == 1:
             return seen[0]
@@ -457,10 +506,24 @@ class OQCAdapter(VendorAdapter):
         return VendorJobStatus(combined, summary, message=next(
             (s.message for s in seen if s.message), None))
 
+    def _read_tasks(self, task_ids: list[str]) -> list[VendorJobStatus]:
+        """:meth:`_read_task` for each id, concurrently when several are not known final."""
+        unknown = [
+            t for t in task_ids
+            if (s := self._task_status.get(t)) is None or s.status not in FINAL
+        ]
+        if len(unknown) <= 1:
+            return [self._read_task(t) for t in task_ids]
+        with ThreadPoolExecutor(max_workers=min(len(unknown), POLL_CONCURRENCY)) as pool:
+            return list(pool.map(self._read_task, task_ids))
+
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
     ) -> list[CircuitCounts]:
-        """``GET {qpu}/tasks/{id}/results`` per task; keys reversed to Qiskit order."""
+        """Per task: the results polled with ``all_info``, else ``GET {qpu}/tasks/{id}/results``.
+
+        Keys reversed to Qiskit order.
+        """
         ids = _task_ids(job_ref)
         if len(ids) != len(layouts):
             raise MalformedResponseError(
@@ -470,7 +533,9 @@ class OQCAdapter(VendorAdapter):
         outcomes = []
         for task_id, layout in zip(ids, layouts, strict=True):
             url = self._url_for(task_id)
-            body = self.transport.json("GET", f"{url}/tasks/{task_id}/results")
+            body = self._task_info.pop(task_id, None)
+            if body is None or body.get("results") is None:
+                body = self.transport.json("GET", f"{url}/tasks/{task_id}/results")
             results = _require(body, "results", f"GET tasks/{task_id}/results")
             if results is None:
                 raise MalformedResponseError(
@@ -502,14 +567,16 @@ class OQCAdapter(VendorAdapter):
             self.transport.request("POST", f"{url}/tasks/cancel_many", json={"tasks": ids})
 
     def failure_message(self, job_ref: str) -> str | None:
-        """``GET {qpu}/tasks/{id}/error`` for each failed task, joined."""
+        """The ``task_error`` of each failed task (from ``all_info`` or ``GET .../error``)."""
         messages = []
         for task_id in _task_ids(job_ref):
             known = self._task_status.get(task_id)
             if known is not None and known.status is not JobStatus.ERROR:
                 continue
-            url = self._url_for(task_id)
-            body = self.transport.json("GET", f"{url}/tasks/{task_id}/error")
+            body = self._task_info.get(task_id)
+            if body is None or not isinstance(body.get("task_error"), dict):
+                url = self._url_for(task_id)
+                body = self.transport.json("GET", f"{url}/tasks/{task_id}/error")
             error = body.get("task_error") if isinstance(body, dict) else None
             if isinstance(error, dict):
                 text = error.get("error_message") or "Unknown error."

@@ -104,18 +104,27 @@ def program_exported(circuit: QuantumCircuit) -> str:
 
 
 def task_spec(
-    circuit: QuantumCircuit, qpu_id: str, config: Mapping[str, Any], tag: str
+    circuit: QuantumCircuit,
+    qpu_id: str,
+    config: Mapping[str, Any] | str,
+    tag: str,
+    *,
+    program: str | None = None,
 ) -> dict[str, Any]:
     """One TaskSpec of ``POST {qpu}/tasks/submit`` (no ``task_id``).
 
-    ``config`` is embedded as a JSON **string** (the service double-decodes it).
+    ``config`` is embedded as a JSON **string** (the service double-decodes it); it may be
+    given already encoded. ``program`` is the circuit's QASM if already translated.
     """
     return {
-        "program": program(circuit),
-        "config": json.dumps(config),
+        "program": _program_of(circuit) if program is None else program,
+        "config": config if isinstance(config, str) else json.dumps(config),
         "qpu_id": qpu_id,
         "tag": tag,
     }
+
+
+_program_of = program
 
 
 def body_size(body: Any) -> int:

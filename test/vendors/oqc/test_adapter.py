@@ -365,7 +365,7 @@ def _known(adapter: OQCAdapter, *ids: str) -> None:
 @pytest.mark.parametrize("raw", sorted(STATUS_MAP))
 def test_status_table(requests_mock: rm.Mocker, adapter: OQCAdapter, raw: str) -> None:
     _known(adapter, TASK)
-    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/status", json={"status": raw})
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": raw})
     status = adapter.status(TASK)
     assert status.status is STATUS_MAP[raw] and status.raw == raw
     assert requests_mock.last_request.headers["Authentication-Token"] == TOKEN
@@ -384,11 +384,11 @@ def test_status_table_is_complete() -> None:
 
 def test_status_aggregation_and_caching(requests_mock: rm.Mocker, adapter: OQCAdapter) -> None:
     _known(adapter, TASK, TASK2)
-    first = requests_mock.get(f"{QPU_URL}/tasks/{TASK}/status", json={"status": "COMPLETED"})
-    second = requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/status", json={"status": "RUNNING"})
+    first = requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": "COMPLETED"})
+    second = requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/all_info", json={"status": "RUNNING"})
     ref = f"{TASK},{TASK2}"
     assert adapter.status(ref).status is JobStatus.RUNNING
-    requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/status", json={"status": "EXPIRED"})
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/all_info", json={"status": "EXPIRED"})
     status = adapter.status(ref)
     assert status.status is JobStatus.ERROR and "expired" in (status.message or "")
     assert first.call_count == 1  # a finished task is not read again
@@ -397,15 +397,15 @@ def test_status_aggregation_and_caching(requests_mock: rm.Mocker, adapter: OQCAd
 
 def test_status_unknown_and_malformed(requests_mock: rm.Mocker, adapter: OQCAdapter) -> None:
     _known(adapter, TASK)
-    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/status", json={"status": "RUNNING"})
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": "RUNNING"})
     adapter.status(TASK)
-    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/status", json={"status": "UNKNOWN"})
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": "UNKNOWN"})
     assert adapter.status(TASK).status is JobStatus.RUNNING  # keeps last known
-    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/status", json={})
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={})
     with pytest.raises(MalformedResponseError, match="status"):
         adapter.status(TASK)
     envelope = {"meta": {"code": 404}, "response": {"errors": [f"Task {TASK} not found"]}}
-    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/status", status_code=404, json=envelope)
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", status_code=404, json=envelope)
     with pytest.raises(VendorAPIError, match="not found") as info:
         adapter.status(TASK)
     assert info.value.status == 404
@@ -414,7 +414,40 @@ def test_status_unknown_and_malformed(requests_mock: rm.Mocker, adapter: OQCAdap
 def test_status_of_foreign_task_probes_qpus(mocked: rm.Mocker, adapter: OQCAdapter) -> None:
     mocked.get(f"{ENTRY}/673b1ad43c/tasks/{TASK}/status", status_code=404, json={})
     mocked.get(f"{QPU_URL}/tasks/{TASK}/status", json={"status": "SUBMITTED"})
+    mocked.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": "SUBMITTED"})
     assert adapter.status(TASK).status is JobStatus.QUEUED
+
+
+def test_results_come_with_the_final_status(requests_mock: rm.Mocker, adapter: OQCAdapter) -> None:
+    _known(adapter, TASK, TASK2)
+    infos = [
+        requests_mock.get(f"{QPU_URL}/tasks/{task}/all_info", json={
+            "status": "COMPLETED", "results": {"c": {"100": 3, "011": 1}}, "task_error": None})
+        for task in (TASK, TASK2)
+    ]
+    results = requests_mock.get(f"{QPU_URL}/tasks/{TASK}/results", json={})
+    ref = f"{TASK},{TASK2}"
+    assert adapter.status(ref).status is JobStatus.DONE
+    outcomes = adapter.results(ref, [LAYOUT, LAYOUT], OPTIONS)
+    assert [o.counts for o in outcomes] == [{"001": 3, "110": 1}] * 2
+    assert [i.call_count for i in infos] == [1, 1] and results.call_count == 0
+    assert adapter.status(ref).status is JobStatus.DONE  # final tasks are not read again
+    assert [i.call_count for i in infos] == [1, 1]
+
+
+def test_status_stops_at_first_unfinished_task(
+    requests_mock: rm.Mocker, adapter: OQCAdapter
+) -> None:
+    tasks = [f"{TASK[:-2]}{i:02d}" for i in range(12)]
+    _known(adapter, *tasks)
+    mocks = [
+        requests_mock.get(f"{QPU_URL}/tasks/{task}/all_info",
+                          json={"status": "COMPLETED" if i < 2 else "QUEUED"})
+        for i, task in enumerate(tasks)
+    ]
+    assert adapter.status(",".join(tasks)).status is JobStatus.QUEUED
+    # reads 1, then 2 at once (the second batch finds task 2 queued): 3 reads, not 12
+    assert sum(m.call_count for m in mocks) <= 4
 
 
 LAYOUT = CircuitLayout("two", 3, 3, (("a", 1), ("b", 2)))
