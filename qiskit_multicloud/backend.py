@@ -7,6 +7,7 @@ classmethod in Qiskit) can include the vendor's own run options.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -88,7 +89,9 @@ class MultiCloudBackend(BackendV2):
             backend_version=device.version or "1",
         )
         self.adapter = adapter
-        self.device = device
+        self._device = device
+        self._device_complete = False
+        self._device_lock = threading.Lock()
         self.job_store = job_store
         self._sleep = sleep
         self._target: Target | None = None
@@ -106,6 +109,31 @@ class MultiCloudBackend(BackendV2):
     def option_specs(cls) -> tuple[OptionSpec, ...]:
         """Every run option this backend accepts, shared ones first."""
         return BASE_OPTIONS + cls.vendor_options
+
+    @property
+    def device(self) -> DeviceSpec:
+        """The device description, completed by the adapter on first use.
+
+        Vendors may list devices cheaply (names, status) and fetch the calibration data of
+        a device only when its backend is used (see ``VendorAdapter.complete_device``).
+        """
+        if not self._device_complete:
+            with self._device_lock:
+                if not self._device_complete:
+                    self._device = self.adapter.complete_device(self._device)
+                    self._device_complete = True
+        return self._device
+
+    @device.setter
+    def device(self, value: DeviceSpec) -> None:
+        with self._device_lock:
+            self._device = value
+            self._device_complete = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The device id followed by its aliases (known without completing the device)."""
+        return self._device.names
 
     @property
     def vendor(self) -> str:
@@ -146,12 +174,12 @@ class MultiCloudBackend(BackendV2):
     @property
     def online(self) -> bool:
         """Whether the vendor reported the device as available."""
-        return self.device.online
+        return self._device.online
 
     @property
     def queue_length(self) -> int | None:
         """Jobs waiting on the device, where the vendor reports it."""
-        return self.device.queue_length
+        return self._device.queue_length
 
     def get_translation_stage_plugin(self) -> str | None:
         """The vendor's translation plugin, so ``transpile(qc, backend)`` uses it.
@@ -162,7 +190,7 @@ class MultiCloudBackend(BackendV2):
 
     def refresh(self) -> None:
         """Re-read the device (calibration, status) and rebuild the Target on next use."""
-        self.device = self.adapter.refresh_device(self.device)
+        self.device = self.adapter.refresh_device(self._device)
         self._target = None
 
     # -- running --------------------------------------------------------------------------

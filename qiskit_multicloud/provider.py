@@ -103,7 +103,7 @@ class MultiCloudProvider:
                 backend_class = plugin(vendor).backend
                 self._backends[vendor] = [
                     backend_class(adapter, spec, provider=self, job_store=self.job_store)
-                    for spec in adapter.list_devices()
+                    for spec in adapter.discover_devices()
                 ]
             return self._backends[vendor]
 
@@ -160,7 +160,7 @@ class MultiCloudProvider:
         found = self._all_backends(vendor)
         if name is not None:
             found = [b for b in found if _matches(b, name)]
-            exact = [b for b in found if name in b.device.names]
+            exact = [b for b in found if name in b.names]
             found = exact or found
         if online is not None:
             found = [b for b in found if b.online is online]
@@ -191,7 +191,7 @@ class MultiCloudProvider:
                     "Use a longer name or pass vendor=...",
                     candidates=names,
                 )
-        all_names = [n for b in candidates for n in b.device.names]
+        all_names = [n for b in candidates for n in b.names]
         close = tuple(difflib.get_close_matches(name, all_names, n=5, cutoff=0.4))
         failed = "".join(f"; {k} could not be listed: {e}" for k, e in self._errors.items())
         hint = (
@@ -284,12 +284,12 @@ def _exact(backend: MultiCloudBackend, name: str) -> bool:
 
 def _alias(backend: MultiCloudBackend, name: str) -> bool:
     lowered = name.lower()
-    return any(alias.lower() == lowered for alias in backend.device.names)
+    return any(alias.lower() == lowered for alias in backend.names)
 
 
 def _prefix(backend: MultiCloudBackend, name: str) -> bool:
     lowered = name.lower()
-    return any(n.lower().startswith(lowered) for n in backend.device.names)
+    return any(n.lower().startswith(lowered) for n in backend.names)
 
 
 def _matches(backend: MultiCloudBackend, name: str) -> bool:

@@ -56,6 +56,19 @@ class VendorAdapter(abc.ABC):
     def list_devices(self) -> list[DeviceSpec]:
         """Fetch every device the account can see, with what the Target needs."""
 
+    def discover_devices(self) -> list[DeviceSpec]:
+        """Devices for the provider's backend list; may be partial (cheap to fetch).
+
+        A partial spec has the names, ``online`` and ``max_shots`` of the device;
+        :meth:`complete_device` fetches the rest when a backend first needs its Target.
+        The default is the full :meth:`list_devices`.
+        """
+        return self.list_devices()
+
+    def complete_device(self, device: DeviceSpec) -> DeviceSpec:
+        """The full spec of a device returned by :meth:`discover_devices` (identity if full)."""
+        return device
+
     def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
         """Re-read one device (calibration may have changed). Defaults to a full listing."""
         for spec in self.list_devices():

@@ -29,7 +29,7 @@ from ...options import OptionSpec
 from ...transport import Transport
 from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
 from ..base import RunOptions, VendorAdapter
-from .device import device_from_dqa
+from .device import device_from_dqa, partial_device
 from .settings import IQMSettings
 from .translate import CircuitTranslator, decode_measurements
 
@@ -157,6 +157,21 @@ class IQMAdapter(VendorAdapter):
     def list_devices(self) -> list[DeviceSpec]:
         """Every quantum computer as a device, Target data from its default calibration set."""
         return [self._device(qc) for qc in self._quantum_computers()]
+
+    def discover_devices(self) -> list[DeviceSpec]:
+        """Every quantum computer from the QC list alone (one request); see complete_device.
+
+        The DQA, calibration set and metrics (three requests per QC) are read only for the
+        backends that are used, as IQM's own client does for the one QC it is given.
+        """
+        return [partial_device(qc) for qc in self._quantum_computers()]
+
+    def complete_device(self, device: DeviceSpec) -> DeviceSpec:
+        """The full device (DQA + calibration) of a partial one from :meth:`discover_devices`."""
+        qc = device.raw.get("quantum_computer")
+        if device.extra.get("partial") and isinstance(qc, Mapping):
+            return self._device(qc)
+        return device
 
     def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
         """Re-read one QC's default calibration set."""

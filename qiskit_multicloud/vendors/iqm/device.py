@@ -79,6 +79,36 @@ def _duration(values: Mapping[str, float], *names: str) -> float | None:
     return next((values[n] for n in names if n in values), None)
 
 
+def _names(qc: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """(alias, device id, other names) of a quantum computer entry."""
+    alias = str(_require(qc, "alias", "quantum computer"))
+    name = str(qc.get("display_name") or alias) if alias == "default" else alias
+    aliases = tuple(a for a in {alias, str(qc.get("display_name") or alias)} if a != name)
+    return alias, name, aliases
+
+
+def partial_device(qc: Mapping[str, Any]) -> DeviceSpec:
+    """A device known from its ``GET /api/v1/quantum-computers`` entry only.
+
+    Names and description are final; gates, qubits and calibration are filled in by
+    ``IQMAdapter.complete_device`` (the backend does so on first use).
+    """
+    alias, name, aliases = _names(qc)
+    return DeviceSpec(
+        vendor="iqm",
+        device_id=name,
+        n_qubits=0,
+        gates={},
+        description=str(qc.get("display_name") or alias),
+        aliases=aliases,
+        max_circuits=None,
+        supports_memory=True,
+        target_source="not fetched yet",
+        raw={"quantum_computer": dict(qc)},
+        extra={"alias": alias, "qc_id": str(qc.get("id", "")), "partial": True},
+    )
+
+
 def device_from_dqa(
     qc: Mapping[str, Any],
     dqa: Mapping[str, Any],
@@ -96,8 +126,7 @@ def device_from_dqa(
     Raises:
         MalformedResponseError: required fields are missing.
     """
-    alias = str(_require(qc, "alias", "quantum computer"))
-    name = str(qc.get("display_name") or alias) if alias == "default" else alias
+    alias, name, aliases = _names(qc)
     cs_id = str(_require(dqa, "calibration_set_id", "dynamic-quantum-architecture"))
     raw_gates = _require(dqa, "gates", "dynamic-quantum-architecture")
     if not isinstance(raw_gates, Mapping):
@@ -187,7 +216,7 @@ def device_from_dqa(
         n_qubits=len(qubits),
         gates=spec_gates,
         description=str(qc.get("display_name") or alias),
-        aliases=tuple(a for a in {alias, str(qc.get("display_name") or alias)} if a != name),
+        aliases=aliases,
         max_circuits=None,
         supports_memory=True,
         t1=t1,

@@ -255,3 +255,18 @@ def test_sampler_v2(backend: Any) -> None:
     result = sampler.run([transpile(bell(), backend)]).result()
     counts = result[0].data.meas.get_counts()
     assert set(counts) == {"00", "11"} and sum(counts.values()) == 100
+
+
+def test_get_backend_reads_only_the_used_quantum_computer(emu: Any) -> None:
+    before = emu.stats.total
+    provider = provider_for(emu)
+    backend = provider.get_backend("emerald")
+    assert emu.stats.total - before == 1  # the QC list only
+    assert backend.names == backend.device.names  # completing keeps the names
+    assert emu.stats.total - before == 4  # + DQA, calibration set, metrics of emerald only
+    assert backend.num_qubits == 20
+    _ = backend.target
+    assert emu.stats.total - before == 4
+    # Filters that need the qubit count complete the devices they look at.
+    assert [b.name for b in provider.backends(min_qubits=10)] == ["emerald-20"]
+    assert {b.name for b in provider.backends(min_qubits=1)} == {"emerald-20", "sirius-6"}
