@@ -51,19 +51,48 @@ def validate_circuits(
         _check_instructions(circuit, target, backend_name, label)
 
 
+_Supported = tuple[frozenset[str], frozenset[str], set[tuple[str, tuple[int, ...]]]]
+#: id(target) -> (target, what it supports); instructions added to a Target later are
+#: still accepted through the Target's own checks below.
+_SUPPORTED: dict[int, tuple[Target, _Supported]] = {}
+
+
+def _supported(target: Target) -> _Supported:
+    """(names, names allowed on any qubits, allowed (name, qargs)) of ``target``, cached."""
+    entry = _SUPPORTED.get(id(target))
+    if entry is not None and entry[0] is target:
+        return entry[1]
+    names = frozenset(target.operation_names)
+    anywhere = set()
+    pairs: set[tuple[str, tuple[int, ...]]] = set()
+    for name in names:
+        qargs = target.qargs_for_operation_name(name)
+        if qargs is None:
+            anywhere.add(name)
+        else:
+            pairs.update((name, tuple(q)) for q in qargs)
+    found: _Supported = (names, frozenset(anywhere), pairs)
+    if len(_SUPPORTED) >= 64:
+        _SUPPORTED.clear()
+    _SUPPORTED[id(target)] = (target, found)
+    return found
+
+
 def _check_instructions(
     circuit: QuantumCircuit, target: Target, backend_name: str, label: str
 ) -> None:
     measured = False
     index_of = {bit: i for i, bit in enumerate(circuit.qubits)}
+    _, anywhere, pairs = _supported(target)
     for instruction in circuit.data:
-        operation = instruction.operation
-        name = operation.name
+        name = instruction.name
         if name in DIRECTIVES:
             continue
         if name == "measure":
             measured = True
-        qargs = tuple(index_of[q] for q in instruction.qubits)
+        qargs = tuple([index_of[q] for q in instruction.qubits])
+        if name in anywhere or (name, qargs) in pairs:
+            continue
         if name not in target.operation_names:
             raise CircuitValidationError(
                 f"{label} uses '{name}', which {backend_name} does not support "

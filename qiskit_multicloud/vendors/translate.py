@@ -251,8 +251,9 @@ def _emit(
             continue
         qubits = instruction.qubits
         if instruction.is_standard_gate():
-            info = info_of.get(name, False)
-            if info is False:
+            if name in info_of:
+                info = info_of[name]
+            else:
                 info = info_of[name] = _gate_info(version, name)
             if info is None or instruction.clbits:
                 raise _Unsupported(name)
