@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .backend import MultiCloudBackend
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
 _PROGRESS = [
@@ -49,6 +53,21 @@ def is_transient(exc: VendorAPIError) -> bool:
     if isinstance(exc, MalformedResponseError) or exc.status is None:
         return True
     return exc.status == 429 or exc.status >= 500
+
+
+#: Most requests in flight at once when a job has many chunks.
+MAX_CONCURRENT_REQUESTS = 8
+
+
+def concurrently(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``[function(item) for item in items]``, run on a few threads when there are several.
+
+    Results keep the order of ``items``; the first exception is raised.
+    """
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_REQUESTS, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 def aggregate_status(statuses: Sequence[JobStatus]) -> JobStatus:
@@ -131,11 +150,15 @@ class MultiCloudJob(JobV1):
 
     def status(self) -> JobStatus:
         """Ask the vendor for the current status (final chunks are not asked again)."""
-        for index, ref in enumerate(self.chunk_refs):
-            known = self._chunk_status[index]
-            if known is None or known.status not in FINAL:
-                self.poll_count += 1
-                self._chunk_status[index] = self._adapter.status(ref)
+        pending = [
+            index
+            for index, known in enumerate(self._chunk_status)
+            if known is None or known.status not in FINAL
+        ]
+        self.poll_count += len(pending)
+        polled = concurrently(self._adapter.status, [self.chunk_refs[i] for i in pending])
+        for index, answer in zip(pending, polled, strict=True):
+            self._chunk_status[index] = answer
         status = aggregate_status([s.status for s in self._chunk_status if s is not None])
         self._last_status = status
         self._record_status(status)
@@ -212,17 +235,22 @@ class MultiCloudJob(JobV1):
         status = self.wait_for_final_state(timeout=timeout, wait=wait)
         if status is not JobStatus.DONE:
             raise self._failure(status)
+        starts = [sum(self.chunk_sizes[:i]) for i in range(len(self.chunk_sizes))]
+        per_chunk = concurrently(
+            lambda i: self._fetch_results(
+                self.chunk_refs[i],
+                self.layouts[starts[i] : starts[i] + self.chunk_sizes[i]],
+            ),
+            list(range(len(self.chunk_refs))),
+        )
         outcomes: list[CircuitCounts] = []
-        offset = 0
-        for ref, size, chunk in zip(
-            self.chunk_refs, self.chunk_sizes, self._chunk_status, strict=True
+        for ref, chunk, chunk_outcomes in zip(
+            self.chunk_refs, self._chunk_status, per_chunk, strict=True
         ):
-            layouts = self.layouts[offset : offset + size]
-            for outcome in self._fetch_results(ref, layouts):
+            for outcome in chunk_outcomes:
                 outcome.metadata.setdefault("vendor_job_id", ref)
                 outcome.metadata.setdefault("vendor_status", chunk.raw if chunk else None)
                 outcomes.append(outcome)
-            offset += size
         want_memory = bool(self.run_options.get("memory"))
         for outcome in outcomes:
             if not want_memory:

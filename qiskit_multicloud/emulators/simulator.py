@@ -77,9 +77,21 @@ class Simulator:
             if circuit.num_clbits == 0:
                 outcomes.append(SimOutcome([""] * shots))
                 continue
-            memory = [m.replace(" ", "") for m in result.get_memory(index)]
-            outcomes.append(SimOutcome(memory))
+            outcomes.append(SimOutcome(_binary(result.results[index].data.memory, circuit)))
         return outcomes
+
+
+def _binary(hex_memory: Sequence[str], circuit: QuantumCircuit) -> list[str]:
+    """Aer's per-shot hex values as full-width bitstrings (each distinct value formatted once)."""
+    width = circuit.num_clbits
+    formatted: dict[str, str] = {}
+    out = []
+    for value in hex_memory:
+        bits = formatted.get(value)
+        if bits is None:
+            bits = formatted[value] = format(int(value, 16), f"0{width}b")
+        out.append(bits)
+    return out
 
 
 def _active_qubits(circuit: QuantumCircuit) -> int:

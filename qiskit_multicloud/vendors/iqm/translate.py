@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from qiskit.circuit import CircuitInstruction, QuantumCircuit
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
@@ -172,9 +174,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def decode_measurements(
-    data: Any, layout: CircuitLayout, circuit_index: int
-) -> list[str]:
+def decode_measurements(data: Any, layout: CircuitLayout, circuit_index: int) -> list[str]:
     """Per-shot Qiskit bitstrings (all clbits, clbit 0 rightmost) from one circuit's
     ``{key: [[bit, ...], ...]}`` measurement object.
 
@@ -211,20 +211,39 @@ def decode_measurements(
             )
         shots = len(rows)
         rows_by_key[key] = rows
-    bits = [["0"] * width for _ in range(shots or 0)]
+    count = shots or 0
+    bits = np.zeros((count, width), dtype=np.uint8)  # column j = clbit j
     for _, clbit, key in sorted(plan, key=lambda item: item[0]):
-        for shot, row in enumerate(rows_by_key[key]):
-            if not isinstance(row, list) or not row or not all(isinstance(v, int) for v in row):
-                raise MalformedResponseError(
-                    f"iqm: {where}[{key!r}][{shot}] is not a list of integers", vendor="iqm"
-                )
-            for offset, value in enumerate(row):
-                target = clbit + offset
-                if target >= width:
-                    raise MalformedResponseError(
-                        f"iqm: {where} key {key!r} addresses clbit {target}, but the circuit "
-                        f"has {width}",
-                        vendor="iqm",
-                    )
-                bits[shot][width - 1 - target] = "1" if value else "0"
-    return ["".join(row) for row in bits]
+        rows = _integer_rows(rows_by_key[key], count, f"{where}[{key!r}]")
+        if clbit + rows.shape[1] > width:
+            raise MalformedResponseError(
+                f"iqm: {where} key {key!r} addresses clbit {clbit + rows.shape[1] - 1}, but "
+                f"the circuit has {width}",
+                vendor="iqm",
+            )
+        bits[:, clbit : clbit + rows.shape[1]] = rows != 0
+    if count == 0 or width == 0:
+        return [""] * count
+    # Clbit 0 rightmost: reverse the columns, then cut one ASCII string per shot.
+    text = (bits[:, ::-1] + ord("0")).tobytes().decode("ascii")
+    return [text[i : i + width] for i in range(0, count * width, width)]
+
+
+def _integer_rows(rows: Any, shots: int, where: str) -> NDArray[np.int64]:
+    """``rows`` as a (shots, k>=1) integer array, or MalformedResponseError."""
+    try:
+        array = np.asarray(rows)
+    except ValueError as exc:  # ragged rows
+        raise MalformedResponseError(
+            f"iqm: {where} has rows of different lengths", vendor="iqm"
+        ) from exc
+    if (
+        array.ndim != 2
+        or array.shape[0] != shots
+        or array.shape[1] == 0
+        or array.dtype.kind not in "iub"
+    ):
+        raise MalformedResponseError(
+            f"iqm: {where} is not {shots} non-empty rows of integers", vendor="iqm"
+        )
+    return array.astype(np.int64, copy=False)
