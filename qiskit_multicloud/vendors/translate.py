@@ -59,26 +59,25 @@ def merge_registers(circuit: QuantumCircuit, name: str = "c") -> QuantumCircuit:
     return merged
 
 
-def to_qasm2(circuit: QuantumCircuit) -> str:
-    """OpenQASM 2 text, with a clear error for what QASM 2 cannot express."""
+def _export(circuit: QuantumCircuit, version: int) -> str:
+    """Qiskit's OpenQASM exporter, its failures turned into CircuitValidationError."""
     try:
-        text: str = qasm2.dumps(circuit)
+        text: str = (qasm2 if version == 2 else qasm3).dumps(circuit)
     except Exception as exc:
         raise CircuitValidationError(
-            f"circuit {circuit.name!r} cannot be written as OpenQASM 2: {exc}"
+            f"circuit {circuit.name!r} cannot be written as OpenQASM {version}: {exc}"
         ) from exc
     return text
+
+
+def to_qasm2(circuit: QuantumCircuit) -> str:
+    """OpenQASM 2 text, with a clear error for what QASM 2 cannot express."""
+    return _export(circuit, 2)
 
 
 def to_qasm3(circuit: QuantumCircuit) -> str:
     """OpenQASM 3 text, with a clear error for what the exporter cannot express."""
-    try:
-        text: str = qasm3.dumps(circuit)
-    except Exception as exc:
-        raise CircuitValidationError(
-            f"circuit {circuit.name!r} cannot be written as OpenQASM 3: {exc}"
-        ) from exc
-    return text
+    return _export(circuit, 3)
 
 
 # -- fast OpenQASM emitter ------------------------------------------------------------------
