@@ -31,7 +31,7 @@ from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, 
 from ..base import RunOptions, VendorAdapter
 from .device import device_from_dqa, partial_device
 from .settings import IQMSettings
-from .translate import CircuitTranslator, decode_measurements
+from .translate import CircuitTranslator, decode_counts, decode_measurements
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,22 @@ class IQMAdapter(VendorAdapter):
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
     ) -> list[CircuitCounts]:
-        """Per-shot measurements -> counts and memory, Qiskit bit order."""
+        """Counts (and per-shot memory when asked), Qiskit bit order.
+
+        Without ``memory=True`` the compact ``measurement_counts`` histogram is read (client
+        memory stays bounded for large runs); per-shot ``measurements`` otherwise, or when
+        the histogram's keys are not the one-clbit keys our translation writes.
+        """
+        if not options.get("memory"):
+            histogram = self.transport.json(
+                "GET", f"{API}/jobs/{job_ref}/artifacts/measurement_counts"
+            )
+            decoded = decode_counts(histogram, layouts, job_ref)
+            if decoded is not None:
+                return [
+                    CircuitCounts(counts=counts, shots=sum(counts.values()), metadata={})
+                    for counts in decoded
+                ]
         data = self.transport.json("GET", f"{API}/jobs/{job_ref}/artifacts/measurements")
         if not isinstance(data, list) or len(data) != len(layouts):
             count = len(data) if isinstance(data, list) else "no list of"

@@ -247,3 +247,58 @@ def _integer_rows(rows: Any, shots: int, where: str) -> NDArray[np.int64]:
             f"iqm: {where} is not {shots} non-empty rows of integers", vendor="iqm"
         )
     return array.astype(np.int64, copy=False)
+
+
+def decode_counts(
+    data: Any, layouts: Sequence[CircuitLayout], job_ref: str
+) -> list[dict[str, int]] | None:
+    """Qiskit-order counts from the ``measurement_counts`` artifact, one dict per circuit.
+
+    Each histogram key concatenates the measurement keys' bits in ``measurement_keys``
+    order. Returns ``None`` when a key is not one of our one-clbit keys (the caller then
+    reads per-shot measurements, which carry each key's width).
+
+    Raises:
+        MalformedResponseError: not one ``{measurement_keys, counts}`` entry per circuit.
+    """
+    if not isinstance(data, list) or len(data) != len(layouts):
+        count = len(data) if isinstance(data, list) else "no list of"
+        raise MalformedResponseError(
+            f"iqm: job {job_ref} measurement_counts hold {count} result(s) for "
+            f"{len(layouts)} circuit(s)",
+            vendor="iqm",
+        )
+    decoded = []
+    for index, (entry, layout) in enumerate(zip(data, layouts, strict=True)):
+        keys = entry.get("measurement_keys") if isinstance(entry, dict) else None
+        counts = entry.get("counts") if isinstance(entry, dict) else None
+        if not isinstance(keys, list) or not isinstance(counts, dict):
+            raise MalformedResponseError(
+                f"iqm: measurement_counts[{index}] lacks 'measurement_keys' or 'counts'",
+                vendor="iqm",
+            )
+        offsets = [0]
+        for _, size in layout.creg_sizes:
+            offsets.append(offsets[-1] + size)
+        plan = []  # (repeat, clbit, position in the histogram key)
+        for position, key in enumerate(keys):
+            match = KEY_PATTERN.match(str(key))
+            if not match or int(match["ri"]) >= len(layout.creg_sizes):
+                return None
+            clbit = offsets[int(match["ri"])] + int(match["bi"])
+            if clbit >= layout.num_clbits:
+                return None
+            plan.append((int(match["repeat"] or 0), clbit, position))
+        plan.sort()
+        width = layout.num_clbits
+        histogram: dict[str, int] = {}
+        for bitstring, count in counts.items():
+            if len(bitstring) != len(keys) or bitstring.strip("01") or not isinstance(count, int):
+                return None
+            bits = ["0"] * width
+            for _, clbit, position in plan:
+                bits[width - 1 - clbit] = bitstring[position]
+            outcome = "".join(bits)
+            histogram[outcome] = histogram.get(outcome, 0) + count
+        decoded.append(histogram)
+    return decoded

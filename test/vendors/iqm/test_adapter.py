@@ -289,7 +289,7 @@ def test_results_bit_order_and_memory(adapter: IQMAdapter) -> None:
     ]
     with rm.Mocker() as m:
         m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurements", json=data)
-        first, second = adapter.results(JOB, layouts, {"shots": 2})
+        first, second = adapter.results(JOB, layouts, {"shots": 2, "memory": True})
         assert m.request_history[0].headers["Authorization"] == f"Bearer {TOKEN}"
     # clbit0 = a[0], clbit1 = b[0], clbit2 = b[1]; clbit 0 rightmost.
     assert first.memory == ["101", "110"]
@@ -302,7 +302,7 @@ def test_results_repeated_measure_last_wins(adapter: IQMAdapter) -> None:
     data = [{"r1__c_1_0_0": [[1], [1]], "c_1_0_0": [[0], [0]]}]
     with rm.Mocker() as m:
         m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurements", json=data)
-        (outcome,) = adapter.results(JOB, layouts, {"shots": 2})
+        (outcome,) = adapter.results(JOB, layouts, {"shots": 2, "memory": True})
     assert outcome.counts == {"1": 2}
 
 
@@ -317,6 +317,51 @@ def test_results_malformed(adapter: IQMAdapter, data: Any) -> None:
     layouts = [CircuitLayout("c", 1, 1, (("c", 1),))]
     with rm.Mocker() as m:
         m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurements", json=data)
+        with pytest.raises(MalformedResponseError):
+            adapter.results(JOB, layouts, {"shots": 1, "memory": True})
+
+
+def test_counts_path_reads_the_histogram_in_qiskit_order(adapter: IQMAdapter) -> None:
+    layouts = [CircuitLayout("two_regs", 3, 3, (("a", 1), ("b", 2)))]
+    # Key order a[0], b[1], b[0]: "110" is a[0]=1, b[1]=1, b[0]=0. Clbits are a0, b0, b1,
+    # so Qiskit's string (clbit 2 leftmost) is "101".
+    data = [{"measurement_keys": ["a_1_0_0", "b_2_1_1", "b_2_1_0"],
+             "counts": {"110": 3, "011": 1}}]
+    with rm.Mocker() as m:
+        m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurement_counts", json=data)
+        (outcome,) = adapter.results(JOB, layouts, {"shots": 4})
+        assert [r.path for r in m.request_history] == [
+            f"/api/v1/jobs/{JOB}/artifacts/measurement_counts"
+        ]
+    assert outcome.counts == {"101": 3, "110": 1}
+    assert outcome.memory is None and outcome.shots == 4
+
+
+def test_counts_path_repeated_measure_last_wins(adapter: IQMAdapter) -> None:
+    layouts = [CircuitLayout("c", 1, 1, (("c", 1),))]
+    data = [{"measurement_keys": ["c_1_0_0", "r1__c_1_0_0"], "counts": {"01": 2}}]
+    with rm.Mocker() as m:
+        m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurement_counts", json=data)
+        (outcome,) = adapter.results(JOB, layouts, {"shots": 2})
+    assert outcome.counts == {"1": 2}
+
+
+def test_counts_path_falls_back_to_measurements_for_foreign_keys(adapter: IQMAdapter) -> None:
+    layouts = [CircuitLayout("hand_built", 2, 2, (("c", 2),))]
+    with rm.Mocker() as m:
+        m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurement_counts",
+              json=[{"measurement_keys": ["m"], "counts": {"10": 1, "01": 1}}])
+        m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurements",
+              json=[{"m": [[1, 0], [0, 1]]}])
+        (outcome,) = adapter.results(JOB, layouts, {"shots": 2})
+    assert outcome.counts == {"01": 1, "10": 1}
+
+
+@pytest.mark.parametrize("data", [{"x": 1}, [], [{"counts": {}}], [{"measurement_keys": "a"}]])
+def test_counts_path_malformed(adapter: IQMAdapter, data: Any) -> None:
+    layouts = [CircuitLayout("c", 1, 1, (("c", 1),))]
+    with rm.Mocker() as m:
+        m.get(f"{URL}/api/v1/jobs/{JOB}/artifacts/measurement_counts", json=data)
         with pytest.raises(MalformedResponseError):
             adapter.results(JOB, layouts, {"shots": 1})
 
