@@ -31,7 +31,12 @@ from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, 
 from ..base import RunOptions, VendorAdapter
 from .device import device_from_dqa, partial_device
 from .settings import IQMSettings
-from .translate import CircuitTranslator, decode_counts, decode_measurements
+from .translate import (
+    CircuitTranslator,
+    check_one_per_circuit,
+    decode_counts,
+    decode_measurements,
+)
 
 log = logging.getLogger(__name__)
 
@@ -268,13 +273,7 @@ class IQMAdapter(VendorAdapter):
                     for counts in decoded
                 ]
         data = self.transport.json("GET", f"{API}/jobs/{job_ref}/artifacts/measurements")
-        if not isinstance(data, list) or len(data) != len(layouts):
-            count = len(data) if isinstance(data, list) else "no list of"
-            raise MalformedResponseError(
-                f"iqm: job {job_ref} measurements hold {count} result(s) for "
-                f"{len(layouts)} circuit(s)",
-                vendor="iqm",
-            )
+        check_one_per_circuit(data, layouts, job_ref, "measurements")
         outcomes = []
         for index, (item, layout) in enumerate(zip(data, layouts, strict=True)):
             memory = decode_measurements(item, layout, index)

@@ -249,6 +249,19 @@ def _integer_rows(rows: Any, shots: int, where: str) -> NDArray[np.int64]:
     return array.astype(np.int64, copy=False)
 
 
+def check_one_per_circuit(
+    data: Any, layouts: Sequence[CircuitLayout], job_ref: str, artifact: str
+) -> None:
+    """Raise MalformedResponseError unless ``data`` is a list with one entry per circuit."""
+    if not isinstance(data, list) or len(data) != len(layouts):
+        count = len(data) if isinstance(data, list) else "no list of"
+        raise MalformedResponseError(
+            f"iqm: job {job_ref} {artifact} hold {count} result(s) for "
+            f"{len(layouts)} circuit(s)",
+            vendor="iqm",
+        )
+
+
 def decode_counts(
     data: Any, layouts: Sequence[CircuitLayout], job_ref: str
 ) -> list[dict[str, int]] | None:
@@ -261,13 +274,7 @@ def decode_counts(
     Raises:
         MalformedResponseError: not one ``{measurement_keys, counts}`` entry per circuit.
     """
-    if not isinstance(data, list) or len(data) != len(layouts):
-        count = len(data) if isinstance(data, list) else "no list of"
-        raise MalformedResponseError(
-            f"iqm: job {job_ref} measurement_counts hold {count} result(s) for "
-            f"{len(layouts)} circuit(s)",
-            vendor="iqm",
-        )
+    check_one_per_circuit(data, layouts, job_ref, "measurement_counts")
     decoded = []
     for index, (entry, layout) in enumerate(zip(data, layouts, strict=True)):
         keys = entry.get("measurement_keys") if isinstance(entry, dict) else None
