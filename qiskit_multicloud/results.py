@@ -9,6 +9,7 @@ Qiskit's bit order over all clbits. Here they become hex keys plus a header with
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -109,6 +110,11 @@ def build_result(
         status="COMPLETED",
         header={"vendor": vendor, **(metadata or {})},
     )
+
+
+def counts_from_memory(memory: Iterable[str]) -> dict[str, int]:
+    """Histogram of per-shot outcomes (the inverse of :func:`counts_to_memory`)."""
+    return dict(Counter(memory))
 
 
 def counts_to_memory(counts: Mapping[str, int]) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,8 @@ import numpy as np
 from qiskit import qasm2, qasm3
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp, Statevector
+
+from ..results import counts_from_memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +28,7 @@ class SimOutcome:
     @property
     def counts(self) -> dict[str, int]:
         """Histogram of :attr:`memory`."""
-        return dict(Counter(self.memory))
+        return counts_from_memory(self.memory)
 
 
 class Simulator:

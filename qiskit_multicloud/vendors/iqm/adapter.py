@@ -26,6 +26,7 @@ from ...exceptions import (
     VendorAPIError,
 )
 from ...options import OptionSpec
+from ...results import counts_from_memory
 from ...transport import Transport
 from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
 from ..base import RunOptions, VendorAdapter
@@ -277,11 +278,13 @@ class IQMAdapter(VendorAdapter):
         outcomes = []
         for index, (item, layout) in enumerate(zip(data, layouts, strict=True)):
             memory = decode_measurements(item, layout, index)
-            counts: dict[str, int] = {}
-            for shot in memory:
-                counts[shot] = counts.get(shot, 0) + 1
             outcomes.append(
-                CircuitCounts(counts=counts, memory=memory, shots=len(memory), metadata={})
+                CircuitCounts(
+                    counts=counts_from_memory(memory),
+                    memory=memory,
+                    shots=len(memory),
+                    metadata={},
+                )
             )
         return outcomes
 

@@ -12,6 +12,7 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
+from ...results import reverse_keys
 from ..translate import emit_qasm, merge_registers, register_refs, single_refs, to_qasm2
 
 #: Clients refuse POSTs above this many bytes (body plus headers); so does the service.
@@ -231,11 +232,7 @@ def counts_from_results(results: Any, width: int, task_id: str) -> dict[str, int
             )
         name, value = next(iter(registers.items()))
         raw = _histogram(value, f"{where}, register {name!r}")
-    out: dict[str, int] = {}
-    for key, count in raw.items():
-        flipped = key[::-1]
-        out[flipped] = out.get(flipped, 0) + count
-    return out
+    return reverse_keys(raw)
 
 
 def mitigation_entries(results: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ...backend import MultiCloudBackend
 from ...config import VendorSettings
 from ...exceptions import ConfigurationError, MalformedResponseError, VendorAPIError
 from ...options import OptionSpec
+from ...results import counts_from_memory
 from ...transport import Transport
 from ...types import (
     CircuitCounts,
@@ -303,9 +304,7 @@ def _circuit_counts(
     if outcome.get("counts") is not None:
         counts = convert_counts(outcome["counts"], order, width, where)
     elif samples is not None:
-        counts = {}
-        for key in samples:
-            counts[key] = counts.get(key, 0) + 1
+        counts = counts_from_memory(samples)
     elif isinstance(outcome.get("probabilities"), dict) and isinstance(shots, int):
         scaled = {k: round(float(v) * shots) for k, v in outcome["probabilities"].items()
                   if isinstance(v, int | float)}
