@@ -55,8 +55,6 @@ def submission_uncertain(exc: MultiCloudError) -> bool:
     return exc.status is not None and exc.status >= 500 and exc.status != 503
 
 
-_uncertain = submission_uncertain
-
 
 class MultiCloudBackend(BackendV2):
     """A device of one vendor, as a Qiskit ``BackendV2``.
@@ -260,7 +258,7 @@ class MultiCloudBackend(BackendV2):
         try:
             return self.adapter.submit(self.device, payload, chunk_options)
         except VendorAPIError as exc:
-            if not _uncertain(exc):
+            if not submission_uncertain(exc):
                 raise
             found = self.adapter.reconcile(self.device, payload, chunk_options)
             if found is None:
@@ -296,7 +294,7 @@ class MultiCloudBackend(BackendV2):
                     errors.append(exc)
         if errors:
             done = [ref for ref in results if ref is not None]
-            uncertain = [e for e in errors if _uncertain(e)]
+            uncertain = [e for e in errors if submission_uncertain(e)]
             self._submit_failed(record_id, (uncertain or errors)[0], done)
             raise (uncertain or errors)[0]
         return [ref for ref in results if ref is not None]
@@ -309,7 +307,7 @@ class MultiCloudBackend(BackendV2):
             if refs
             else ""
         )
-        if _uncertain(exc):
+        if submission_uncertain(exc):
             if self.job_store is not None and record_id is not None:
                 self.job_store.mark_uncertain(record_id, str(exc), refs)
             raise SubmissionUncertainError(
