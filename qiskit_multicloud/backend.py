@@ -55,7 +55,6 @@ def submission_uncertain(exc: MultiCloudError) -> bool:
     return exc.status is not None and exc.status >= 500 and exc.status != 503
 
 
-
 class MultiCloudBackend(BackendV2):
     """A device of one vendor, as a Qiskit ``BackendV2``.
 
@@ -265,7 +264,9 @@ class MultiCloudBackend(BackendV2):
                 raise
             log.warning(
                 "%s: submit answer was lost (%s) but job %s was found; not resubmitted",
-                self.vendor, exc, found,
+                self.vendor,
+                exc,
+                found,
             )
             return found
 
@@ -299,9 +300,7 @@ class MultiCloudBackend(BackendV2):
             raise (uncertain or errors)[0]
         return [ref for ref in results if ref is not None]
 
-    def _submit_failed(
-        self, record_id: str | None, exc: MultiCloudError, refs: list[str]
-    ) -> None:
+    def _submit_failed(self, record_id: str | None, exc: MultiCloudError, refs: list[str]) -> None:
         already = (
             f"; chunks already submitted (NOT cancelled, results still retrievable): {refs}"
             if refs
