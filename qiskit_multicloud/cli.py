@@ -1,94 +1,171 @@
-"""``qiskit-multicloud`` command line: demo, emulate, backends, run, jobs, status, cancel.
+"""The ``qiskit-multicloud`` command line (entry point :func:`main`).
 
-Commands that talk to a cloud (``backends``, ``run``, ``status``, ``cancel``) use, in order:
-
-* ``--emulated``: emulators started inside this process (``backends`` and ``run`` only);
-* ``--emulator VENDOR=URL,TOKEN`` (repeatable) or the ``QISKIT_MULTICLOUD_EMULATORS``
-  environment variable: emulators already running elsewhere, e.g. started with
-  ``qiskit-multicloud emulate``;
-* otherwise the real vendor clouds, with credentials from the environment and vendor files.
+Each subcommand is added by a ``register(commands)`` function that receives a
+:class:`Commands`: this module registers the core commands, and every module named in
+:data:`COMMAND_MODULES` registers its own (imported lazily, so those modules may import the
+helpers defined here: :func:`add_cloud_options`, :func:`provider_from_args`,
+:func:`contacting`, ...). ``--help`` texts are plain text; the reference is ``docs/cli.rst``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from qiskit import QuantumCircuit, qasm2, qasm3, transpile
 from qiskit.exceptions import QiskitError
 from qiskit.providers import JobStatus
 
 from .config import VendorSettings
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, JobTimeoutError
 from .job import MultiCloudJob
+from .jobstore import SUBMIT_FAILED, SUBMITTED, SUBMITTING, UNCERTAIN
 from .provider import MultiCloudProvider
 from .vendors import VENDOR_KEYS
 
-
-def _vendors(choice: str) -> tuple[str, ...]:
-    return VENDOR_KEYS if choice == "all" else (choice,)
-
-
-def histogram(counts: dict[str, int], width: int = 40) -> str:
-    """A text histogram, most frequent outcome first."""
-    if not counts:
-        return "(no counts)"
-    total = sum(counts.values())
-    peak = max(counts.values())
-    label = max(len(k) for k in counts)
-    lines = []
-    for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        bar = "#" * max(1, round(width * value / peak))
-        lines.append(f"{key:>{label}} | {bar} {value} ({value / total:.1%})")
-    return "\n".join(lines)
-
-
-class Progress:
-    """One self-rewriting status line on a terminal; silent otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.start = time.monotonic()
-
-    def __call__(self, job_id: str, status: JobStatus, job: MultiCloudJob) -> None:
-        if not self.enabled:
-            return
-        queue = f", queue position {job.queue_position}" if job.queue_position else ""
-        elapsed = time.monotonic() - self.start
-        self.stream.write(f"\r{job_id[:36]}: {status.name}{queue}, {elapsed:.1f}s   ")
-        self.stream.flush()
-        if status in (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED):
-            self.stream.write("\n")
-
-
-def load_circuit(path: Path) -> QuantumCircuit:
-    """Read an OpenQASM 2 or 3 file."""
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("OPENQASM 3"):
-        return qasm3.loads(text)
-    return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
-
-
-def bell() -> QuantumCircuit:
-    """The demo circuit."""
-    circuit = QuantumCircuit(2, name="bell")
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure_all()
-    return circuit
-
-
 #: Environment variable naming running emulators (same syntax as ``--emulator``).
 EMULATORS_ENV = "QISKIT_MULTICLOUD_EMULATORS"
+
+#: Modules with a ``register(commands: Commands) -> None`` adding further subcommands.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+#: Statuses a job-store record can have (``jobs --status`` accepts these).
+RECORD_STATUSES: tuple[str, ...] = (
+    SUBMITTING,
+    SUBMITTED,
+    UNCERTAIN,
+    SUBMIT_FAILED,
+    JobStatus.DONE.name,
+    JobStatus.ERROR.name,
+    JobStatus.CANCELLED.name,
+)
+
+DESCRIPTION = f"""\
+Run quantum circuits on OQC, OQTOPUS, IQM, Qoro and Qilimanjaro clouds, or on local
+emulators of them.
+
+Commands that talk to a cloud (backends, run, status, cancel) pick it in this order:
+  --emulated                   emulators started inside this process (backends, run)
+  --emulator VENDOR=URL,TOKEN  emulators already running, e.g. started with
+                               'qiskit-multicloud emulate' (or ${EMULATORS_ENV})
+  otherwise                    the real clouds, with credentials from the environment,
+                               saved accounts ('qiskit-multicloud login') and the
+                               vendors' own files
+
+Errors print one line starting with 'error:' and exit with status 1."""
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+class Commands:
+    """Registers subcommands: each gets a one-line summary, a plain-text description and
+    its handler (a function ``(args) -> exit status``)."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction[Parser]) -> None:
+        self._subparsers = subparsers
+
+    def add(
+        self, name: str, handler: Handler, summary: str, description: str | None = None
+    ) -> Parser:
+        """Add subcommand ``name``; returns its parser for adding options (each with help)."""
+        parser = self._subparsers.add_parser(
+            name,
+            help=summary,
+            description=description or summary[:1].upper() + summary[1:] + ".",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.set_defaults(func=handler)
+        return parser
+
+
+# -- argument types -------------------------------------------------------------------------
+
+
+def _number(kind: type[float] | type[int], low: float, strict: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < low or (strict and value == low):
+            relation = ">" if strict else ">="
+            raise argparse.ArgumentTypeError(f"{text} must be {relation} {low:g}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+#: Argument types refusing negative (or zero) values with a clear message.
+non_negative_float = _number(float, 0, strict=False)
+positive_float = _number(float, 0, strict=True)
+positive_int = _number(int, 0, strict=True)
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 meaning 'pick a free one'."""
+    value = int(_number(int, 0, strict=False)(text))
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0-65535)")
+    return value
+
+
+# -- shared options ---------------------------------------------------------------------------
+
+
+def add_vendor_option(
+    parser: argparse.ArgumentParser, *, default: str | None = None, allow_all: bool = True
+) -> None:
+    """``--vendor V`` restricted to the known vendor keys (case-insensitive)."""
+    choices = [*VENDOR_KEYS, "all"] if allow_all else list(VENDOR_KEYS)
+    parser.add_argument(
+        "--vendor",
+        type=str.lower,
+        choices=choices,
+        default=default,
+        metavar="VENDOR",
+        help=f"only this vendor ({', '.join(choices)}; default: {default or 'any'})",
+    )
+
+
+def add_emulator_option(parser: argparse.ArgumentParser) -> None:
+    """``--emulator VENDOR=URL,TOKEN`` (repeatable)."""
+    parser.add_argument(
+        "--emulator",
+        action="append",
+        metavar="VENDOR=URL,TOKEN",
+        help=f"use an emulator started by 'qiskit-multicloud emulate' (repeatable; default "
+        f"from ${EMULATORS_ENV})",
+    )
+
+
+def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | None) -> None:
+    """``--vendor``, ``--emulated`` and ``--emulator``: which clouds a command talks to."""
+    add_vendor_option(parser, default=vendor_default)
+    parser.add_argument(
+        "--emulated",
+        action="store_true",
+        help="start local emulators inside this process (nothing is recorded)",
+    )
+    add_emulator_option(parser)
 
 
 def parse_emulators(specs: Sequence[str]) -> dict[str, VendorSettings]:
@@ -129,11 +206,22 @@ def parse_emulators(specs: Sequence[str]) -> dict[str, VendorSettings]:
     return found
 
 
-def _provider(args: argparse.Namespace) -> MultiCloudProvider:
-    """The provider a command should use (see the module docstring for the order)."""
+def vendor_keys(choice: str | None) -> tuple[str, ...]:
+    """The vendor keys a ``--vendor`` value stands for."""
+    return VENDOR_KEYS if choice in (None, "all") else (str(choice),)
+
+
+def vendor_filter(args: argparse.Namespace) -> str | None:
+    """``--vendor`` as a filter for ``provider.backends(vendor=...)`` (``None``: all)."""
+    vendor: str | None = getattr(args, "vendor", None)
+    return None if vendor in (None, "all") else vendor
+
+
+def provider_from_args(args: argparse.Namespace) -> MultiCloudProvider:
+    """The provider a command should use (``--emulated``, ``--emulator``, else the clouds)."""
     vendor = getattr(args, "vendor", None)
     if getattr(args, "emulated", False):
-        return MultiCloudProvider.emulated(_vendors(vendor or "all"), job_store=False)
+        return MultiCloudProvider.emulated(vendor_keys(vendor), job_store=False)
     specs = list(getattr(args, "emulator", None) or [])
     if not specs and os.environ.get(EMULATORS_ENV):
         specs = [os.environ[EMULATORS_ENV]]
@@ -143,23 +231,104 @@ def _provider(args: argparse.Namespace) -> MultiCloudProvider:
     return MultiCloudProvider()
 
 
-def _vendor_filter(args: argparse.Namespace) -> str | None:
-    vendor: str | None = getattr(args, "vendor", None)
-    return None if vendor in (None, "all") else vendor
+def require_vendors(provider: MultiCloudProvider) -> None:
+    """Fail with a hint when no vendor at all is configured.
 
-
-def _require_vendors(provider: MultiCloudProvider) -> None:
+    Raises:
+        ConfigurationError: no vendor has credentials.
+    """
     if not provider.vendors:
         raise ConfigurationError(
-            "no vendor is configured: set a vendor's environment variables (see the docs' "
-            "vendor pages), or use --emulated, or --emulator VENDOR=URL,TOKEN for emulators "
-            "started with 'qiskit-multicloud emulate'"
+            "no vendor is configured: run 'qiskit-multicloud login VENDOR', set a vendor's "
+            "environment variables (see the docs' vendor pages), or use --emulated, or "
+            "--emulator VENDOR=URL,TOKEN for emulators started with 'qiskit-multicloud emulate'"
         )
+
+
+@contextlib.contextmanager
+def contacting(vendors: Sequence[str], stream: TextIO | None = None) -> Iterator[None]:
+    """Show 'contacting VENDORS ...' on a terminal while the block runs, then erase it."""
+    stream = stream if stream is not None else sys.stderr
+    shown = stream.isatty() and bool(vendors)
+    if shown:
+        stream.write(f"contacting {', '.join(vendors)} ...")
+        stream.flush()
+    try:
+        yield
+    finally:
+        if shown:
+            stream.write("\r\033[K")
+            stream.flush()
+
+
+# -- output helpers -------------------------------------------------------------------------
+
+
+def histogram(counts: dict[str, int], width: int = 40) -> str:
+    """A text histogram, most frequent outcome first."""
+    if not counts:
+        return "(no counts)"
+    total = sum(counts.values())
+    peak = max(counts.values())
+    label = max(len(k) for k in counts)
+    lines = []
+    for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        bar = "#" * max(1, round(width * value / peak))
+        lines.append(f"{key:>{label}} | {bar} {value} ({value / total:.1%})")
+    return "\n".join(lines)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+class Progress:
+    """One self-rewriting status line on a terminal; silent otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.start = time.monotonic()
+
+    def __call__(self, job_id: str, status: JobStatus, job: MultiCloudJob) -> None:
+        if not self.enabled:
+            return
+        queue = f", queue position {job.queue_position}" if job.queue_position else ""
+        elapsed = time.monotonic() - self.start
+        self.stream.write(f"\r{job_id[:36]}: {status.name}{queue}, {elapsed:.1f}s   ")
+        self.stream.flush()
+        if status in (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED):
+            self.stream.write("\n")
+
+
+def load_circuit(path: Path) -> QuantumCircuit:
+    """Read an OpenQASM 2 or 3 file."""
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("OPENQASM 3"):
+        return qasm3.loads(text)
+    return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+
+
+def bell() -> QuantumCircuit:
+    """The demo circuit."""
+    circuit = QuantumCircuit(2, name="bell")
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    return circuit
+
+
+# -- commands -------------------------------------------------------------------------------
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run a Bell circuit on each emulated vendor cloud and print the counts."""
-    with MultiCloudProvider.emulated(_vendors(args.vendor), job_store=False) as provider:
+    with MultiCloudProvider.emulated(vendor_keys(args.vendor), job_store=False) as provider:
         for vendor in provider.vendors:
             backend = provider.backends(vendor=vendor)[0]
             counts = backend.run(transpile(bell(), backend), shots=args.shots).result().get_counts()
@@ -173,7 +342,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
     port = args.port
     handles = []
-    for vendor in _vendors(args.vendor):
+    for vendor in vendor_keys(args.vendor):
         handles.append(start(vendor, port=port, queue_delay=args.queue_delay, seed=args.seed))
         port = 0 if port == 0 else port + 1
     for handle in handles:
@@ -195,8 +364,10 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 def cmd_backends(args: argparse.Namespace) -> int:
     """Print a table of backends."""
-    with _provider(args) as provider:
-        _require_vendors(provider)
+    with provider_from_args(args) as provider:
+        require_vendors(provider)
+        with contacting(provider.vendors if vendor_filter(args) is None else [args.vendor]):
+            found = provider.backends(vendor=vendor_filter(args))
         rows = [
             (
                 b.vendor,
@@ -204,25 +375,49 @@ def cmd_backends(args: argparse.Namespace) -> int:
                 str(b.num_qubits),
                 "yes" if b.online else "no",
                 "-" if b.queue_length is None else str(b.queue_length),
+                ", ".join(b.names[1:]) or "-",
             )
-            for b in provider.backends(vendor=_vendor_filter(args))
+            for b in found
         ]
-    header = ("vendor", "name", "qubits", "online", "queue")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(table(("vendor", "name", "qubits", "online", "queue", "aliases"), rows))
     return 0
+
+
+def _follow_hint(job_id: str, args: argparse.Namespace) -> str:
+    if getattr(args, "emulated", False):
+        return "the in-process emulators stop with this command, so the job ends with it"
+    emulator = " --emulator VENDOR=URL,TOKEN" if getattr(args, "emulator", None) else ""
+    return (
+        f"follow it with 'qiskit-multicloud status {job_id}{emulator}' "
+        f"(or provider.retrieve_job({job_id!r}) in Python)"
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a QASM file and print counts and a histogram."""
     circuit = load_circuit(Path(args.file))
-    with _provider(args) as provider:
-        _require_vendors(provider)
-        backend = provider.get_backend(args.backend, vendor=_vendor_filter(args))
+    with provider_from_args(args) as provider:
+        require_vendors(provider)
+        with contacting(provider.vendors if vendor_filter(args) is None else [args.vendor]):
+            backend = provider.get_backend(args.backend, vendor=vendor_filter(args))
         job = backend.run(transpile(circuit, backend), shots=args.shots)
-        print(f"job {job.job_id()} on {backend.vendor}:{backend.name}", file=sys.stderr)
-        job.wait_for_final_state(timeout=args.timeout, callback=Progress(sys.stderr))
+        job_id = job.job_id()
+        print(f"job {job_id} on {backend.vendor}:{backend.name}", file=sys.stderr)
+        try:
+            job.wait_for_final_state(timeout=args.timeout, callback=Progress(sys.stderr))
+        except JobTimeoutError as exc:
+            raise JobTimeoutError(
+                f"job {job_id} is not finished after {args.timeout:g}s (--timeout) and keeps "
+                f"running; {_follow_hint(job_id, args)}"
+            ) from exc
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: job {job_id} is still running on {backend.vendor}; "
+                f"{_follow_hint(job_id, args)}, or cancel it with "
+                f"'qiskit-multicloud cancel {job_id}'",
+                file=sys.stderr,
+            )
+            return 130
         counts = job.result().get_counts()
     assert isinstance(counts, dict)
     print(dict(sorted(counts.items())))
@@ -252,7 +447,7 @@ def _describe(job: MultiCloudJob, status: JobStatus) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print a recorded job's status."""
-    with _provider(args) as provider:
+    with provider_from_args(args) as provider:
         job = provider.retrieve_job(args.job_id)
         print(_describe(job, job.status()))
     return 0
@@ -260,7 +455,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     """Cancel a recorded job and print its status afterwards."""
-    with _provider(args) as provider:
+    with provider_from_args(args) as provider:
         job = provider.retrieve_job(args.job_id)
         status = job.status()
         if status in (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED):
@@ -271,69 +466,103 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_emulator_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--emulator",
-        action="append",
-        metavar="VENDOR=URL,TOKEN",
-        help=f"use an emulator started by 'qiskit-multicloud emulate' (repeatable; default "
-        f"from ${EMULATORS_ENV})",
+def register(commands: Commands) -> None:
+    """The core subcommands."""
+    demo = commands.add("demo", cmd_demo, "run a Bell circuit on emulated vendor clouds")
+    add_vendor_option(demo, default="all")
+    demo.add_argument("--shots", type=positive_int, default=1000, help="shots (default: 1000)")
+
+    emulate = commands.add(
+        "emulate",
+        cmd_emulate,
+        "serve vendor emulators on 127.0.0.1",
+        "Serve vendor emulators on 127.0.0.1 until interrupted; prints one line\n"
+        "'VENDOR URL TOKEN' per emulator on stdout.",
+    )
+    emulate.add_argument(
+        "vendor", type=str.lower, choices=[*VENDOR_KEYS, "all"], help="which emulator(s)"
+    )
+    emulate.add_argument(
+        "--port",
+        type=port_number,
+        default=0,
+        help="first port; later vendors get the next ones (default 0: free ports)",
+    )
+    emulate.add_argument(
+        "--queue-delay",
+        type=non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep each job queued this long, to try status and cancel (default: 0)",
+    )
+    emulate.add_argument(
+        "--seed", type=int, default=None, help="seed of the emulated shot noise (default: random)"
     )
 
+    backends = commands.add(
+        "backends", cmd_backends, "list backends with their aliases, size and availability"
+    )
+    add_cloud_options(backends, vendor_default="all")
 
-def build_parser() -> argparse.ArgumentParser:
+    run = commands.add(
+        "run",
+        cmd_run,
+        "run an OpenQASM 2/3 file",
+        "Run an OpenQASM 2 or 3 file on a backend, wait, and print the counts and a\n"
+        "histogram. The job keeps running if the wait ends early (--timeout, Ctrl-C).",
+    )
+    run.add_argument("file", help="OpenQASM 2 or 3 file")
+    run.add_argument(
+        "--backend", required=True, help="backend id, alias or unique prefix (see 'backends')"
+    )
+    run.add_argument("--shots", type=positive_int, default=1000, help="shots (default: 1000)")
+    run.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="stop waiting after this long; the job keeps running (default: wait)",
+    )
+    add_cloud_options(run, vendor_default=None)
+
+    jobs = commands.add(
+        "jobs", cmd_jobs, "list locally recorded jobs, newest first (no network)"
+    )
+    add_vendor_option(jobs, allow_all=False)
+    jobs.add_argument(
+        "--status",
+        type=str.upper,
+        choices=RECORD_STATUSES,
+        default=None,
+        help=f"only jobs with this recorded status ({', '.join(RECORD_STATUSES)})",
+    )
+    jobs.add_argument(
+        "--limit", type=positive_int, default=20, help="at most this many jobs (default: 20)"
+    )
+
+    status = commands.add("status", cmd_status, "ask the vendor for a recorded job's status")
+    status.add_argument("job_id", metavar="JOB", help="job id or local record id (see 'jobs')")
+    add_emulator_option(status)
+
+    cancel = commands.add("cancel", cmd_cancel, "cancel a recorded job")
+    cancel.add_argument("job_id", metavar="JOB", help="job id or local record id (see 'jobs')")
+    add_emulator_option(cancel)
+
+
+def build_parser() -> Parser:
     """The argument parser (exposed for tests and docs)."""
-    vendor_choices = [*VENDOR_KEYS, "all"]
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="qiskit-multicloud",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    demo = sub.add_parser("demo", help="run a Bell circuit on emulated vendor clouds")
-    demo.add_argument("--vendor", choices=vendor_choices, default="all")
-    demo.add_argument("--shots", type=int, default=1000)
-    demo.set_defaults(func=cmd_demo)
-
-    emulate = sub.add_parser("emulate", help="serve vendor emulators on 127.0.0.1")
-    emulate.add_argument("vendor", choices=vendor_choices)
-    emulate.add_argument("--port", type=int, default=0, help="0 picks free ports")
-    emulate.add_argument("--queue-delay", type=float, default=0.0)
-    emulate.add_argument("--seed", type=int, default=None)
-    emulate.set_defaults(func=cmd_emulate)
-
-    backends = sub.add_parser("backends", help="list backends")
-    backends.add_argument("--vendor", choices=vendor_choices, default="all")
-    backends.add_argument("--emulated", action="store_true", help="use local emulators")
-    _add_emulator_option(backends)
-    backends.set_defaults(func=cmd_backends)
-
-    run = sub.add_parser("run", help="run an OpenQASM 2/3 file")
-    run.add_argument("file")
-    run.add_argument("--backend", required=True)
-    run.add_argument("--shots", type=int, default=1000)
-    run.add_argument("--timeout", type=float, default=None)
-    run.add_argument("--emulated", action="store_true", help="use local emulators")
-    run.add_argument("--vendor", choices=vendor_choices, default=None)
-    _add_emulator_option(run)
-    run.set_defaults(func=cmd_run)
-
-    jobs = sub.add_parser("jobs", help="list locally recorded jobs")
-    jobs.add_argument("--vendor", default=None)
-    jobs.add_argument("--status", default=None)
-    jobs.add_argument("--limit", type=int, default=20)
-    jobs.set_defaults(func=cmd_jobs)
-
-    status = sub.add_parser("status", help="show a job's status")
-    status.add_argument("job_id")
-    _add_emulator_option(status)
-    status.set_defaults(func=cmd_status)
-
-    cancel = sub.add_parser("cancel", help="cancel a job")
-    cancel.add_argument("job_id")
-    _add_emulator_option(cancel)
-    cancel.set_defaults(func=cmd_cancel)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show what the library logs (INFO)"
+    )
+    commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    register(commands)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
     return parser
 
 
@@ -347,18 +576,51 @@ def one_line(exc: BaseException) -> str:
     return " ".join(message.split()) or type(exc).__name__
 
 
+class _OneLineHandler(logging.Handler):
+    """Library log records as ``warning: ...`` lines on stderr (stream looked up late)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "warning" if record.levelno >= logging.WARNING else "info"
+        sys.stderr.write(f"{level}: {' '.join(self.format(record).split())}\n")
+
+
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+
+
+@contextlib.contextmanager
+def _one_line_reporting(verbose: bool) -> Iterator[None]:
+    """Route library logs and Python warnings to one ``warning:`` line each."""
+    logger = logging.getLogger("qiskit_multicloud")
+    handler = _OneLineHandler()
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; errors print one clear line (no traceback) and return 1."""
     args = build_parser().parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except (QiskitError, OSError, ValueError) as exc:  # MultiCloudError is a QiskitError
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with _one_line_reporting(args.verbose):
+        try:
+            code: int = args.func(args)
+            return code
+        except (QiskitError, OSError, ValueError) as exc:  # MultiCloudError is a QiskitError
+            print(f"error: {one_line(exc)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import io
+import logging
 import os
 import selectors
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit, transpile
 from qiskit.providers import JobStatus
 
-from qiskit_multicloud import MultiCloudProvider, cli
+from qiskit_multicloud import MultiCloudJob, MultiCloudProvider, MultiCloudWarning, cli
 from qiskit_multicloud.emulators import settings_for
 
 QASM2 = """OPENQASM 2.0;
@@ -94,7 +98,7 @@ def test_backends_emulated_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "backends", "--emulated", "--vendor", "oqc")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["vendor", "name", "qubits", "online", "queue"]
+    assert lines[0].split() == ["vendor", "name", "qubits", "online", "queue", "aliases"]
     rows = [line.split() for line in lines[1:]]
     assert rows and all(row[0] == "oqc" for row in rows)
     assert any(row[1].startswith("qpu:uk:2") and row[3] in ("yes", "no") for row in rows)
@@ -265,3 +269,172 @@ def test_emulate_subprocess_serves_and_cli_reaches_it(
     monkeypatch.delenv(cli.EMULATORS_ENV)
     code, _, err = run_cli(capsys, "status", job_id)  # no credentials for oqc now
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+
+
+# -- the parser explains itself -------------------------------------------------------------
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_every_option_of_every_subcommand_has_help() -> None:
+    parser = cli.build_parser()
+    commands = _subparsers(parser)
+    assert {"demo", "emulate", "backends", "run", "jobs", "status", "cancel"} <= set(commands)
+    missing = [
+        f"{name} {action.dest}"
+        for name, sub in [("", parser), *commands.items()]
+        for action in sub._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+    assert missing == []
+    for sub in [parser, *commands.values()]:
+        text = sub.format_help()
+        assert "``" not in text and ":class:" not in text and ":func:" not in text
+        assert sub.description
+
+
+def test_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and "--emulated" in out and "login" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "listed"),
+    [
+        (["jobs", "--status", "bogus"], "SUBMITTED"),
+        (["jobs", "--vendor", "nope"], "qilimanjaro"),
+        (["backends", "--vendor", "ibm"], "oqtopus"),
+        (["emulate", "oqc", "--queue-delay", "-3"], "must be >= 0"),
+        (["run", "x.qasm", "--backend", "b", "--shots", "0"], "must be > 0"),
+        (["run", "x.qasm", "--backend", "b", "--timeout", "-1"], "must be > 0"),
+    ],
+    ids=["status", "vendor", "backends-vendor", "queue-delay", "shots", "timeout"],
+)
+def test_bad_option_values_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], listed: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and listed in err
+
+
+def test_jobs_status_filter_is_case_insensitive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "jobs", "--status", "done", "--vendor", "IQM")
+    assert code == 0 and out == "" and "no jobs" in err
+
+
+def test_backends_shows_aliases(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "backends", "--emulated", "--vendor", "qilimanjaro")
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split()[-1] == "aliases"
+    radagast = [row for row in rows if row.split()[1] == "radagast"]
+    assert radagast and radagast[0].endswith("qilimanjaro_radagast")
+
+
+class Terminal(io.StringIO):
+    """A StringIO that says it is a terminal (so progress lines are drawn)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_contacting_line_on_a_terminal_only() -> None:
+    terminal = Terminal()
+    with cli.contacting(["oqc", "iqm"], terminal):
+        assert terminal.getvalue() == "contacting oqc, iqm ..."
+    assert terminal.getvalue().endswith("\r\033[K")
+    quiet = io.StringIO()
+    with cli.contacting(["oqc"], quiet):
+        pass
+    assert quiet.getvalue() == ""
+
+
+def test_backends_prints_contacting_line_on_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, out, _ = run_cli(capsys, "backends", "--emulated", "--vendor", "qoro")
+    assert code == 0 and "qoro" in out
+    assert "contacting qoro ..." in terminal.getvalue()
+
+
+@pytest.fixture
+def oqc_spec(emulator_factory: Any) -> str:
+    emulator = emulator_factory("oqc", queue_delay=60)
+    return f"oqc={emulator.url},{emulator.token}"
+
+
+def test_run_timeout_names_the_status_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, oqc_spec: str
+) -> None:
+    path = tmp_path / "bell.qasm"
+    path.write_text(QASM2)
+    code, _, err = run_cli(
+        capsys, "run", str(path), "--backend", "qpu:uk:2", "--timeout", "0.01",
+        "--emulator", oqc_spec,
+    )
+    job_line, error = err.splitlines()
+    job_id = job_line.split()[1]
+    assert code == 1 and error.startswith("error: ")
+    assert f"qiskit-multicloud status {job_id} --emulator" in error
+    assert f"provider.retrieve_job('{job_id}')" in error and "keeps running" in error
+
+
+def test_ctrl_c_during_run_says_how_to_follow_the_job(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    oqc_spec: str,
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MultiCloudJob, "wait_for_final_state", interrupted)
+    path = tmp_path / "bell.qasm"
+    path.write_text(QASM2)
+    code, out, err = run_cli(
+        capsys, "run", str(path), "--backend", "qpu:uk:2", "--emulator", oqc_spec
+    )
+    job_id = err.split()[1]
+    assert code == 130 and out == ""
+    assert f"job {job_id} is still running" in err
+    assert f"qiskit-multicloud status {job_id}" in err
+    assert f"qiskit-multicloud cancel {job_id}" in err
+    assert any(record.job_id == job_id for record in MultiCloudProvider().jobs())  # recorded
+
+
+def test_library_warnings_are_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def noisy(args: argparse.Namespace) -> int:
+        logging.getLogger("qiskit_multicloud.provider").warning("first\nsecond")
+        logging.getLogger("qiskit_multicloud.provider").info("not shown")
+        warnings.warn("watch out", MultiCloudWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "register", _register_with(noisy))
+    code, _, err = run_cli(capsys, "noisy")
+    assert code == 0
+    assert err.splitlines() == ["warning: first second", "warning: watch out"]
+
+
+def _register_with(handler: Any) -> Any:
+    original = cli.register
+
+    def register(commands: cli.Commands) -> None:
+        original(commands)
+        commands.add("noisy", handler, "test command")
+
+    return register
