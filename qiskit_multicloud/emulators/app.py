@@ -179,7 +179,10 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        response = self.dispatch(request)
+        try:
+            response = self.dispatch(request)
+        finally:
+            request.close()  # closes uploaded files (form parsing spools them to temp files)
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:

@@ -28,6 +28,7 @@ from ...types import (
     VendorJobStatus,
     map_status,
 )
+from ...version import __version__
 from ..base import RunOptions, VendorAdapter
 from .auth import QilimanjaroAuth
 from .devices import device_spec
@@ -92,7 +93,8 @@ class QilimanjaroAdapter(VendorAdapter):
                 f"{VENDOR}: needs QilimanjaroSettings with username and api_key"
             )
         auth = QilimanjaroAuth(settings)
-        transport = Transport(VENDOR, settings.api_root, auth)
+        user_agent = f"qiskit-multicloud/{__version__} ({VENDOR})"
+        transport = Transport(VENDOR, settings.api_root, auth, user_agent=user_agent)
         auth.bind(transport)
         return cls(settings, transport, auth)
 

@@ -21,7 +21,6 @@ from typing import Any
 from ...config import Secret
 from ...exceptions import AuthenticationError, MalformedResponseError, VendorAPIError
 from ...transport import Auth, Transport
-from ...version import __version__
 from .settings import VENDOR, QilimanjaroSettings
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,12 @@ SCOPE = "user profile"
 LOGIN_PATH = "authorisation-tokens"
 REFRESH_PATH = "authorisation-tokens/refresh"
 CLIENT_VERSION_HEADER = "X-Client-Version"
-CLIENT_VERSION = f"qiskit-multicloud/{__version__}"
+#: ``X-Client-Version`` carries the version of Qilimanjaro's own client (qiboconnection)
+#: whose protocol we speak, in its numeric form: the service reads this header as a
+#: qiboconnection release and may refuse versions below a minimum, so a project string
+#: such as ``qiskit-multicloud/0.1`` would risk refusal. Our identity travels in
+#: ``User-Agent`` instead (``qiskit-multicloud/<version> (qilimanjaro)``).
+CLIENT_VERSION = "0.23.2"
 
 
 def login_assertion(settings: QilimanjaroSettings, now: Callable[[], float] = time.time) -> str:

@@ -312,6 +312,9 @@ class QoroAdapter(VendorAdapter):
         answer = self.transport.json("GET", f"job/{job_ref}/status/")
         raw = require(answer, "status", str, f"job/{job_ref}/status/ reply")
         message = FAILURE_MESSAGES.get(raw.upper())
+        reason = _failure_reason(answer)
+        if message is not None and reason:
+            message = f"{message}: {reason}"
         if raw.upper() not in STATUS_MAP:
             message = f"unrecognised Qoro status {raw!r}; treated as queued"
             log.warning("qoro: job %s: %s", job_ref, message)
@@ -520,6 +523,20 @@ class QoroAdapter(VendorAdapter):
                 total += coeff * values[term]
             results.append(float(total.real))
         return results
+
+
+def _failure_reason(answer: Mapping[str, Any]) -> str | None:
+    """The reason a failed job's status reply gives, if any.
+
+    The documented reply is ``{"status", "job_id", "run_time"}``; the service may add fields,
+    and a reason under ``error``, ``detail`` or ``message`` (our emulator uses ``error``) is
+    passed on to the user rather than a bare "FAILED".
+    """
+    for key in ("error", "detail", "message"):
+        value = answer.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 class QoroBackend(MultiCloudBackend):

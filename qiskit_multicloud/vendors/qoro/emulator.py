@@ -40,6 +40,9 @@ from .settings import QoroSettings
 from .translate import decode_ham_ops, decompress, dense_to_qiskit_label
 
 FAILURE_STATUSES = ("FAILED", "INSUFFICIENT_CREDITS", "TIMED_OUT")
+#: ``qelib1.inc`` gates the service accepts (protocol note 5.2) that Aer cannot run as they
+#: are; the emulator compiles them away as the service compiles for its devices.
+COMPILED_AWAY = ("ch",)
 API_META_KEYS = {
     "optimization_level",
     "resilience_level",
@@ -282,7 +285,7 @@ class QoroEmulator(EmulatorApp):
             if not text.lstrip().startswith("OPENQASM 2.0"):
                 raise EmulatorHTTPError(400, f"Circuit '{label}' is not OpenQASM 2.0.")
             try:
-                out.append((label, parse_qasm(text)))
+                out.append((label, _compiled(parse_qasm(text))))
             except ValueError as exc:
                 raise EmulatorHTTPError(400, f"Circuit '{label}' is invalid QASM: {exc}") from exc
         return out
@@ -380,7 +383,10 @@ class QoroEmulator(EmulatorApp):
         run_time = 0.0
         if isinstance(job, EmulatedJob) and job.ended_at is not None:
             run_time = max(0.0, job.ended_at - job.started_at)
-        return self.json({"status": status, "job_id": job_id, "run_time": run_time})
+        answer: dict[str, Any] = {"status": status, "job_id": job_id, "run_time": run_time}
+        if isinstance(job, EmulatedJob) and status in FAILURE_STATUSES and job.failure:
+            answer["error"] = job.failure  # extra field; the SDK reads only status/run_time
+        return self.json(answer)
 
     def job_results(self, request: Request, job_id: str) -> Response:
         """Paginated results, one entry per label; 400 until COMPLETED."""
@@ -471,3 +477,10 @@ class QoroEmulator(EmulatorApp):
                 "device_config": staged.configs.get("device_config"),
             }
         )
+
+
+def _compiled(circuit: QuantumCircuit) -> QuantumCircuit:
+    """``circuit`` with the gates of :data:`COMPILED_AWAY` decomposed."""
+    if any(inst.operation.name in COMPILED_AWAY for inst in circuit.data):
+        return circuit.decompose(gates_to_decompose=list(COMPILED_AWAY))
+    return circuit

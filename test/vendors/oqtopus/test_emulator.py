@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import sys
+import warnings
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -87,6 +91,47 @@ def test_discovery_and_target(provider: MultiCloudProvider) -> None:
     assert qulacs.target.instruction_supported("cx", (3, 11))
     big = provider.get_backend("kawasaki150")
     assert big.num_qubits == 150 and len(big.target["cx"]) == 9 * 15 + 10 * 14
+
+
+@pytest.fixture
+def resource_warnings_are_errors() -> Iterator[list[Any]]:
+    """ResourceWarning raised as an error; errors in finalizers are collected, not lost."""
+    unraisable: list[Any] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            yield unraisable
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+
+
+def test_uploads_close_their_temporary_files(resource_warnings_are_errors: list[Any]) -> None:
+    """Form parsing spools each uploaded file; the emulator closes it after the request."""
+    from werkzeug.test import Client
+
+    from qiskit_multicloud.vendors.oqtopus.emulator import OqtopusEmulator
+
+    client = Client(OqtopusEmulator())
+    for index in range(3):
+        upload = (io.BytesIO(b"PK" * 100), "input.zip")
+        answer = client.post("/_storage/", data={"key": f"k{index}", "file": upload})
+        assert answer.status_code == 204
+    gc.collect()
+    assert [str(u.exc_value) for u in resource_warnings_are_errors] == []
+
+
+def test_runs_leak_no_temporary_files(
+    anemone: Any, resource_warnings_are_errors: list[Any]
+) -> None:
+    qc = QuantumCircuit(1, 1)
+    qc.x(0)
+    qc.measure(0, 0)
+    assert run(anemone, [qc, qc], shots=10).result().get_counts(1) == {"1": 10}
+    gc.collect()
+    assert [str(u.exc_value) for u in resource_warnings_are_errors] == []
 
 
 def test_bell_counts(anemone: Any) -> None:

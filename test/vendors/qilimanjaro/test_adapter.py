@@ -89,7 +89,11 @@ def test_login_request_shape_and_bearer_header(adapter, logged_in, requests_mock
     login = logged_in.last_request
     assert login.method == "POST" and login.url == f"{API}/authorisation-tokens"
     assert "Authorization" not in login.headers
-    assert login.headers["X-Client-Version"].startswith("qiskit-multicloud/")
+    # the service reads X-Client-Version as a qiboconnection release (numeric), so we send
+    # the release whose protocol we speak; our own identity is in User-Agent
+    assert login.headers["X-Client-Version"] == "0.23.2"
+    assert login.headers["User-Agent"].startswith("qiskit-multicloud/")
+    assert requests_mock.last_request.headers["X-Client-Version"] == "0.23.2"
     body = login.json()
     assert set(body) == {"grantType", "assertion", "scope"}
     assert body["grantType"] == GRANT_TYPE and body["scope"] == SCOPE

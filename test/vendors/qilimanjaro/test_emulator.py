@@ -76,6 +76,11 @@ def test_bell(provider: MultiCloudProvider, name: str) -> None:
     assert set(counts) == {"00", "11"} and sum(counts.values()) == SHOTS
 
 
+def test_client_version_header_is_qiboconnections(emu: Any, provider: MultiCloudProvider) -> None:
+    run(provider.get_backend("qibo_simulator"), bell())
+    assert emu.app.client_versions == {"0.23.2"}
+
+
 @pytest.mark.parametrize("name", ["qibo_simulator", "radagast"])
 def test_x_on_qubit_zero_only(provider: MultiCloudProvider, name: str) -> None:
     qc = QuantumCircuit(3, 3)

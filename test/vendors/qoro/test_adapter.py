@@ -282,6 +282,20 @@ def test_status(adapter: QoroAdapter, raw: str, expected: JobStatus) -> None:
         assert status.message is not None and "deadline" in status.message
 
 
+def test_failed_status_passes_on_the_reason_the_reply_gives(adapter: QoroAdapter) -> None:
+    with requests_mock.Mocker() as m:
+        m.get(f"{URL}/job/j1/status/", json={"status": "FAILED", "job_id": "j1"})
+        assert adapter.status("j1").message == "the Qoro Service reports the job FAILED"
+        m.get(
+            f"{URL}/job/j1/status/",
+            json={"status": "FAILED", "job_id": "j1", "error": "unknown instruction: foo"},
+        )
+        message = adapter.status("j1").message
+        assert message == "the Qoro Service reports the job FAILED: unknown instruction: foo"
+        m.get(f"{URL}/job/j1/status/", json={"status": "RUNNING", "detail": "busy"})
+        assert adapter.status("j1").message is None
+
+
 def test_status_malformed(adapter: QoroAdapter) -> None:
     with requests_mock.Mocker() as m:
         m.get(f"{URL}/job/j1/status/", json={"state": "RUNNING"})

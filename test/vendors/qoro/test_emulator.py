@@ -176,6 +176,43 @@ def test_cancel_queued_job(emulator_factory: Any) -> None:
         job.result()
 
 
+def test_every_target_gate_runs_on_the_emulator(provider: MultiCloudProvider) -> None:
+    """The Target lists what the service accepts (qelib1.inc); the emulator runs all of it."""
+    backend = provider.get_backend(SIM)
+    circuits = []
+    for name in sorted(set(backend.target.operation_names) - {"measure", "reset", "barrier"}):
+        gate = backend.target.operation_from_name(name)
+        qc = QuantumCircuit(gate.num_qubits, gate.num_qubits, name=name)
+        qc.h(range(gate.num_qubits))
+        params = [0.3] * len(gate.params)
+        qc.append(type(gate)(*params) if params else gate, range(gate.num_qubits))
+        qc.measure(range(gate.num_qubits), range(gate.num_qubits))
+        circuits.append(qc)
+    assert "ch" in {c.name for c in circuits}
+    result = backend.run(circuits, shots=20, **FAST).result()
+    assert all(sum(result.get_counts(i).values()) == 20 for i in range(len(circuits)))
+
+
+def test_ch_gives_controlled_hadamard_statistics(provider: MultiCloudProvider) -> None:
+    backend = provider.get_backend(SIM)
+    qc = QuantumCircuit(2, 2)
+    qc.x(0)
+    qc.ch(0, 1)
+    qc.measure([0, 1], [0, 1])
+    counts = backend.run(qc, shots=400, **FAST).result().get_counts()
+    assert set(counts) == {"01", "11"} and min(counts.values()) > 120
+
+
+def test_failed_job_names_the_services_reason(provider: MultiCloudProvider) -> None:
+    backend = provider.get_backend(SIM)  # the Target has 32 qubits, the emulator simulates 28
+    qc = QuantumCircuit(30, 30)
+    qc.h(range(30))
+    qc.measure(range(30), range(30))
+    job = backend.run(qc, shots=10, **FAST)
+    with pytest.raises(JobFailedError, match=r"FAILED: simulation failed: .*at most 28"):
+        job.result()
+
+
 def test_cancel_finished_job_says_already_finished(provider: MultiCloudProvider) -> None:
     backend = provider.get_backend(SIM)
     job = backend.run(transpile(bell(), backend), shots=10, **FAST)
