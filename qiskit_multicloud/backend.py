@@ -30,7 +30,7 @@ from .jobstore import JobStore
 from .options import BASE_OPTIONS, OptionSpec, build_options, resolve_run_options
 from .target import build_target
 from .transpiler_plugins import installed_plugin
-from .types import CircuitLayout, DeviceSpec
+from .types import CircuitLayout, DeviceSpec, QueueInfo
 from .validation import validate_circuits
 from .vendors.base import VendorAdapter
 
@@ -92,6 +92,7 @@ class MultiCloudBackend(BackendV2):
         self.job_store = job_store
         self._sleep = sleep
         self._target: Target | None = None
+        self._queue: QueueInfo | None = None
         if device.max_shots:
             self.options.set_validator("shots", (1, device.max_shots))
 
@@ -169,14 +170,34 @@ class MultiCloudBackend(BackendV2):
         return self.device.max_circuits
 
     @property
+    def simulator(self) -> bool:
+        """Whether the vendor lists the device as a simulator (not a QPU)."""
+        return bool(self._device.simulator)
+
+    @property
     def online(self) -> bool:
         """Whether the vendor reported the device as available."""
         return self._device.online
 
     @property
     def queue_length(self) -> int | None:
-        """Jobs waiting on the device, where the vendor reports it."""
+        """Jobs waiting on the device, where the vendor reports it (latest known value)."""
+        if self._queue is not None and self._queue.pending_jobs is not None:
+            return self._queue.pending_jobs
         return self._device.queue_length
+
+    def queue_info(self) -> QueueInfo:
+        """Ask the vendor now how busy the device is (see "Choosing a cloud" in the docs).
+
+        Never raises for a vendor failure: the answer then carries ``error`` and no numbers,
+        so one unreachable cloud does not stop a comparison of the others.
+        """
+        try:
+            info = self.adapter.queue_info(self._device)
+        except MultiCloudError as exc:
+            info = QueueInfo(source="queue request failed", error=str(exc))
+        self._queue = info
+        return info
 
     def get_translation_stage_plugin(self) -> str | None:
         """The vendor's translation plugin, so ``transpile(qc, backend)`` uses it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,12 @@ from .vendors import VENDOR_KEYS, plugin, resolve_settings
 from .vendors.base import VendorAdapter
 
 if TYPE_CHECKING:
+    from qiskit.circuit import QuantumCircuit
+
     from .emulators import EmulatorHandle
+    from .selection import Comparison, Ranking, RankingEntry
+    from .selection.compare import ProgressCallback
+    from .selection.queue import BackendFilter
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +211,187 @@ class MultiCloudProvider:
         with self._lock:
             self._backends.clear()
             self._errors.clear()
+
+    # -- choosing and comparing (see qiskit_multicloud.selection) ------------------------
+
+    def candidates(
+        self,
+        vendors: str | Iterable[str] | None = None,
+        min_qubits: int | None = None,
+        simulator: bool | None = False,
+    ) -> list[MultiCloudBackend]:
+        """Online backends of ``vendors`` with at least ``min_qubits`` qubits.
+
+        Args:
+            vendors: one vendor key or several (default: every configured vendor).
+            min_qubits: at least this many qubits.
+            simulator: ``False`` devices only, ``True`` simulators only, ``None`` both.
+        """
+        keys = [vendors] if isinstance(vendors, str) else list(vendors or ())
+        wanted = {key.lower() for key in keys}
+        unknown = sorted(wanted - set(self.adapters))
+        if unknown:
+            self._all_backends(unknown[0])  # raises the "not configured" error
+        listed = self._all_backends(keys[0] if len(keys) == 1 else None)
+        found = [b for b in listed if b.online and (not wanted or b.vendor in wanted)]
+        if simulator is not None:
+            found = [b for b in found if b.simulator is simulator]
+        if min_qubits is not None:
+            found = [b for b in found if b.num_qubits >= min_qubits]
+        return found
+
+    def least_busy(
+        self,
+        min_qubits: int | None = None,
+        vendor: str | Iterable[str] | None = None,
+        simulator: bool = False,
+        filters: BackendFilter | None = None,
+    ) -> MultiCloudBackend:
+        """The online device with the shortest queue, as ``QiskitRuntimeService.least_busy``.
+
+        Queue information is read fresh from each vendor (concurrently). Devices whose
+        vendor publishes none rank after every device with queue information; the
+        "Choosing a cloud" page lists what each vendor publishes.
+
+        Args:
+            min_qubits: at least this many qubits.
+            vendor: a vendor key or several (default: all configured).
+            simulator: ``True`` to choose among simulators instead of devices.
+            filters: extra predicate, ``filters(backend) -> bool``.
+
+        Raises:
+            BackendNotFoundError: no online backend matches.
+        """
+        from .selection import least_busy
+
+        return least_busy(self.candidates(vendor, min_qubits, simulator), filters)
+
+    def rank_backends(
+        self,
+        circuits: QuantumCircuit | Sequence[QuantumCircuit],
+        *,
+        vendors: str | Iterable[str] | None = None,
+        min_qubits: int | None = None,
+        optimization_level: int = 2,
+        seed_transpiler: int | None = None,
+        queue_weight: float = 0.0,
+        simulators: bool = False,
+        backends: Sequence[MultiCloudBackend | str] | None = None,
+    ) -> Ranking:
+        """Transpile for every candidate device concurrently and rank by estimated success.
+
+        The estimate comes from each device's own Target (gate and readout errors, idle
+        decoherence from T1/T2 and durations); unpublished errors are replaced by marked
+        assumptions (see :mod:`qiskit_multicloud.selection.estimate`). The queue breaks
+        ties, or weighs in with ``queue_weight``.
+
+        Args:
+            circuits: one circuit or several (scored together: mean estimate).
+            vendors: restrict to these vendors.
+            min_qubits: restrict to devices this large (devices smaller than the circuit
+                are always skipped).
+            optimization_level: transpiler optimisation level.
+            seed_transpiler: transpiler seed (reproducible ranking).
+            queue_weight: ``w > 0`` divides each estimate by ``1 + w * pending_jobs``.
+            simulators: include simulators (ideal, so they rank first).
+            backends: rank exactly these (names or backends) instead of discovering.
+
+        Returns:
+            Entries best first (``.table()`` prints them; ``.skipped`` says who could not
+            be scored and why).
+        """
+        from qiskit.circuit import QuantumCircuit
+
+        from .selection import rank
+
+        batch = [circuits] if isinstance(circuits, QuantumCircuit) else list(circuits)
+        if not batch:
+            raise ValueError("rank_backends needs at least one circuit")
+        if backends is not None:
+            chosen = [self.get_backend(b) if isinstance(b, str) else b for b in backends]
+        else:
+            chosen = self.candidates(vendors, min_qubits, None if simulators else False)
+        return rank(
+            chosen,
+            batch,
+            optimization_level=optimization_level,
+            seed_transpiler=seed_transpiler,
+            queue_weight=queue_weight,
+        )
+
+    def compare(
+        self,
+        circuit: QuantumCircuit,
+        backends: Sequence[MultiCloudBackend | str | RankingEntry] | None = None,
+        shots: int = 1000,
+        *,
+        vendors: str | Iterable[str] | None = None,
+        optimization_level: int = 2,
+        seed_transpiler: int | None = None,
+        timeout: float | None = None,
+        run_options: Mapping[str, Any] | None = None,
+        progress: ProgressCallback | None = None,
+        max_ideal_qubits: int = 12,
+    ) -> Comparison:
+        """Run ``circuit`` on several devices at once and compare the outcomes.
+
+        One job per device, submitted concurrently through the ordinary ``run()`` (recorded
+        in the job store). Devices that fail, time out or cannot take the circuit appear as
+        such in the comparison; the others still come back.
+
+        Args:
+            circuit: the logical circuit; it is transpiled for each device.
+            backends: names, backends or ranking entries (whose ISA circuit is sent as is);
+                default: every online device that fits, from :meth:`rank_backends`.
+            shots: shots per device.
+            vendors: with ``backends=None``, restrict to these vendors.
+            optimization_level: transpiler optimisation level.
+            seed_transpiler: transpiler seed.
+            timeout: seconds per job before it is reported as ``TIMEOUT`` (not cancelled).
+            run_options: extra ``run()`` options for every device.
+            progress: called with a :class:`~qiskit_multicloud.selection.DeviceRun` on
+                every status change (from worker threads).
+            max_ideal_qubits: largest circuit compared against its statevector.
+        """
+        from .selection import DeviceRun, RankingEntry, compare_runs, rank
+
+        if backends is None:
+            entries: list[RankingEntry | MultiCloudBackend] = list(
+                self.rank_backends(
+                    circuit, vendors=vendors, optimization_level=optimization_level,
+                    seed_transpiler=seed_transpiler,
+                )
+            )
+        else:
+            entries = [self.get_backend(b) if isinstance(b, str) else b for b in backends]
+        plain = [e for e in entries if not isinstance(e, RankingEntry)]
+        ranking = rank(
+            plain, [circuit], optimization_level=optimization_level,
+            seed_transpiler=seed_transpiler,
+        ) if plain else None
+        scored = {id(e.backend): e for e in ranking or []}
+        reasons = {id(s.backend): s.reason for s in (ranking.skipped if ranking else [])}
+        runs = []
+        for item in entries:
+            entry = item if isinstance(item, RankingEntry) else scored.get(id(item))
+            backend = item.backend if isinstance(item, RankingEntry) else item
+            runs.append(
+                DeviceRun(
+                    backend=backend,
+                    circuit=entry.circuit if entry else None,
+                    estimate=entry.estimates[0] if entry else None,
+                    error=None if entry else f"not submitted: {reasons.get(id(item))}",
+                )
+            )
+        return compare_runs(
+            runs,
+            circuit,
+            shots,
+            timeout=timeout,
+            run_options=dict(run_options or {}),
+            progress=progress,
+            max_ideal_qubits=max_ideal_qubits,
+        )
 
     # -- jobs -----------------------------------------------------------------------------
 

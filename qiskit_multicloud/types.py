@@ -185,6 +185,38 @@ class CircuitCounts:
 
 
 @dataclasses.dataclass(frozen=True)
+class QueueInfo:
+    """How busy a device is, as its vendor publishes it (read fresh, not cached).
+
+    Attributes:
+        pending_jobs: jobs waiting for the device (``None`` = not published).
+        estimated_wait: seconds until the device is expected to take a new job, where
+            the vendor publishes an estimate.
+        source: which vendor request/field the numbers came from, or why there are none.
+        error: why reading the queue failed (the numbers are then ``None``).
+    """
+
+    pending_jobs: int | None = None
+    estimated_wait: float | None = None
+    source: str = ""
+    error: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """True when the vendor told us something about the queue."""
+        return self.pending_jobs is not None or self.estimated_wait is not None
+
+    def describe(self) -> str:
+        """Short human form, e.g. ``"3 jobs, ~120 s"`` or ``"unknown"``."""
+        parts = []
+        if self.pending_jobs is not None:
+            parts.append(f"{self.pending_jobs} job{'s' if self.pending_jobs != 1 else ''}")
+        if self.estimated_wait is not None:
+            parts.append(f"~{self.estimated_wait:.0f} s")
+        return ", ".join(parts) or "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
 class VendorJobStatus:
     """A vendor job's status: the Qiskit status plus what the vendor literally said."""
 

@@ -17,7 +17,7 @@ from qiskit.providers import JobStatus
 from ..config import VendorSettings
 from ..options import OptionSpec
 from ..transport import Transport
-from ..types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus
+from ..types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, VendorJobStatus
 
 #: Resolved run options (base options plus the vendor's own), already validated.
 RunOptions = Mapping[str, Any]
@@ -75,6 +75,14 @@ class VendorAdapter(abc.ABC):
             if spec.device_id == device.device_id:
                 return spec
         return device
+
+    def queue_info(self, device: DeviceSpec) -> QueueInfo:
+        """How busy ``device`` is now, from the vendor's own queue information.
+
+        The default says the vendor publishes none; adapters whose protocol has a queue
+        length or wait estimate override it (one idempotent request, no caching).
+        """
+        return QueueInfo(source=f"{self.display_name} publishes no queue information")
 
     def validate(
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions

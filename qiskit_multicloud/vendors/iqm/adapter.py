@@ -28,7 +28,14 @@ from ...exceptions import (
 from ...options import OptionSpec
 from ...results import counts_from_memory
 from ...transport import Transport
-from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
+from ...types import (
+    CircuitCounts,
+    CircuitLayout,
+    DeviceSpec,
+    QueueInfo,
+    VendorJobStatus,
+    map_status,
+)
 from ..base import RunOptions, VendorAdapter
 from .device import device_from_dqa, partial_device
 from .settings import IQMSettings
@@ -183,6 +190,26 @@ class IQMAdapter(VendorAdapter):
         """Re-read one QC's default calibration set."""
         qc = device.raw.get("quantum_computer")
         return self._device(qc) if isinstance(qc, Mapping) else device
+
+    def queue_info(self, device: DeviceSpec) -> QueueInfo:
+        """``queue_length`` of ``GET /api/v1/quantum-computers/{qc}/queue-availability``.
+
+        IQM's Python SDK does not read this endpoint (its C++ client does); a server
+        without it (404) means no queue information, not an error.
+        """
+        alias = device.extra.get("alias") or device.device_id
+        path = f"{API}/quantum-computers/{alias}/queue-availability"
+        source = "GET /api/v1/quantum-computers/{qc}/queue-availability: queue_length"
+        try:
+            body = self.transport.json("GET", path)
+        except VendorAPIError as exc:
+            if exc.status == 404:
+                return QueueInfo(source="this IQM server has no queue-availability endpoint")
+            raise
+        length = body.get("queue_length") if isinstance(body, Mapping) else None
+        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+            return QueueInfo(source=source, error=f"unreadable queue_length {length!r}")
+        return QueueInfo(pending_jobs=length, source=source)
 
     # -- jobs -----------------------------------------------------------------------------
 

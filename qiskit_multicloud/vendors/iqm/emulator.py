@@ -81,6 +81,7 @@ class IQMEmulator(EmulatorApp):
                  methods=["GET"]),
             Rule(f"{qc}/artifacts/about", endpoint="qc_about", methods=["GET"]),
             Rule(f"{qc}/health", endpoint="qc_health", methods=["GET"]),
+            Rule(f"{qc}/queue-availability", endpoint="queue_availability", methods=["GET"]),
             Rule(f"{V1}/about", endpoint="about", methods=["GET"]),
             Rule(f"{cs}/dynamic-quantum-architecture", endpoint="get_dqa", methods=["GET"]),
             Rule(cs, endpoint="get_calibration_set", methods=["GET"]),
@@ -151,6 +152,11 @@ class IQMEmulator(EmulatorApp):
         """QC health."""
         self._qc(qc)
         return self.json({"healthy": True})
+
+    def queue_availability(self, request: Request, qc: str) -> Response:
+        """Jobs waiting for the QC (read by IQM's C++ client, not its Python SDK)."""
+        self._qc(qc)
+        return self.json({"queue_length": self.jobs.pending(qc), "available": []})
 
     def about(self, request: Request) -> Response:
         """Server information."""

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from qiskit.circuit import QuantumCircuit
@@ -28,7 +29,7 @@ from ...exceptions import (
 from ...job import FINAL, aggregate_status
 from ...options import OptionSpec
 from ...transport import Auth, Transport
-from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus
+from ...types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, VendorJobStatus
 from ..base import RunOptions, VendorAdapter
 from . import translate
 from .device import device_spec
@@ -177,6 +178,21 @@ def _task_ids(job_ref: str) -> list[str]:
     return ids
 
 
+def _wait_seconds(entry: dict[str, Any]) -> float | None:
+    """Seconds from the server's ``timestamp`` to ``estimated_availability_time`` (>= 0)."""
+    stamps = []
+    for key in ("estimated_availability_time", "timestamp"):
+        value = entry.get(key)
+        try:
+            stamps.append(datetime.fromisoformat(str(value)))
+        except ValueError:
+            return None
+    available, now = stamps
+    if (available.tzinfo is None) != (now.tzinfo is None):
+        return None
+    return max(0.0, (available - now).total_seconds())
+
+
 def _require(body: Any, key: str, where: str) -> Any:
     if not isinstance(body, dict) or key not in body:
         raise MalformedResponseError(f"oqc: {where} answer lacks '{key}'", vendor="oqc")
@@ -252,6 +268,28 @@ class OQCAdapter(VendorAdapter):
         """Re-read one QPU with ``GET /admin/qpu/{id}``."""
         item = self.transport.json("GET", f"/admin/qpu/{device.device_id}")
         return self._remember(device_spec(item, self.settings.url))
+
+    def queue_info(self, device: DeviceSpec) -> QueueInfo:
+        """``tasks_in_queue`` and ``estimated_availability_time`` of
+        ``POST {qpu}/monitoring/qpu_wait_time``."""
+        source = "POST {qpu}/monitoring/qpu_wait_time: tasks_in_queue"
+        body = self.transport.json(
+            "POST",
+            f"{self._qpu_url(device)}/monitoring/qpu_wait_time",
+            json={"targets": [device.device_id]},
+            idempotent=True,
+        )
+        entries = body.get("qpu_wait_times") if isinstance(body, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("qpu_id") == device.device_id:
+                tasks = entry.get("tasks_in_queue")
+                pending = tasks if isinstance(tasks, int) and not isinstance(tasks, bool) else None
+                return QueueInfo(
+                    pending_jobs=pending,
+                    estimated_wait=_wait_seconds(entry),
+                    source=source,
+                )
+        return QueueInfo(source=f"{source} (no entry for {device.device_id})")
 
     def _qpu_url(self, device: DeviceSpec) -> str:
         url = self._qpu_urls.get(device.device_id) or device.extra.get("url")

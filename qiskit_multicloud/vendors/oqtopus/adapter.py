@@ -39,7 +39,14 @@ from ...exceptions import (
 )
 from ...options import OptionSpec
 from ...transport import HeaderAuth, Transport
-from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
+from ...types import (
+    CircuitCounts,
+    CircuitLayout,
+    DeviceSpec,
+    QueueInfo,
+    VendorJobStatus,
+    map_status,
+)
 from ..base import RunOptions, VendorAdapter
 from .devices import MAX_SHOTS, check_device, device_spec
 from .settings import OqtopusSettings
@@ -147,6 +154,13 @@ class OqtopusAdapter(VendorAdapter):
         """``GET /devices/{id}`` for one device."""
         data = self.transport.json("GET", f"/devices/{device.device_id}")
         return self._spec(data) or device
+
+    def queue_info(self, device: DeviceSpec) -> QueueInfo:
+        """``n_pending_jobs`` of ``GET /devices/{id}``."""
+        spec = self.refresh_device(device)
+        return QueueInfo(
+            pending_jobs=spec.queue_length, source="GET /devices/{id}: n_pending_jobs"
+        )
 
     def _spec(self, device: Any) -> DeviceSpec | None:
         check_device(device)

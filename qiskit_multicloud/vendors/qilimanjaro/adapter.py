@@ -25,6 +25,7 @@ from ...types import (
     CircuitCounts,
     CircuitLayout,
     DeviceSpec,
+    QueueInfo,
     VendorJobStatus,
     map_status,
 )
@@ -113,6 +114,13 @@ class QilimanjaroAdapter(VendorAdapter):
         """Re-read one device with ``GET devices/{id}``."""
         item = self.transport.json("GET", f"devices/{device.extra['id']}")
         return device_spec(item, self.qsettings) or device
+
+    def queue_info(self, device: DeviceSpec) -> QueueInfo:
+        """``number_pending_jobs`` of ``GET devices/{id}``."""
+        spec = self.refresh_device(device)
+        return QueueInfo(
+            pending_jobs=spec.queue_length, source="GET devices/{id}: number_pending_jobs"
+        )
 
     def _walk(self, path: str, fixed: Mapping[str, str] | None = None) -> list[Any]:
         items: list[Any] = []
