@@ -84,6 +84,11 @@ class VendorAdapter(abc.ABC):
         """
         return QueueInfo(source=f"{self.display_name} publishes no queue information")
 
+    def queue_from_refresh(self, device: DeviceSpec, source: str) -> QueueInfo:
+        """Queue length as a fresh :meth:`refresh_device` reports it (``source`` names the
+        request and field), for vendors that publish it in the device record."""
+        return QueueInfo(pending_jobs=self.refresh_device(device).queue_length, source=source)
+
     def validate(
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> None:

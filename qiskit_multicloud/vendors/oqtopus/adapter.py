@@ -157,10 +157,7 @@ class OqtopusAdapter(VendorAdapter):
 
     def queue_info(self, device: DeviceSpec) -> QueueInfo:
         """``n_pending_jobs`` of ``GET /devices/{id}``."""
-        spec = self.refresh_device(device)
-        return QueueInfo(
-            pending_jobs=spec.queue_length, source="GET /devices/{id}: n_pending_jobs"
-        )
+        return self.queue_from_refresh(device, "GET /devices/{id}: n_pending_jobs")
 
     def _spec(self, device: Any) -> DeviceSpec | None:
         check_device(device)

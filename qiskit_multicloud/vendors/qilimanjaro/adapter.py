@@ -117,10 +117,7 @@ class QilimanjaroAdapter(VendorAdapter):
 
     def queue_info(self, device: DeviceSpec) -> QueueInfo:
         """``number_pending_jobs`` of ``GET devices/{id}``."""
-        spec = self.refresh_device(device)
-        return QueueInfo(
-            pending_jobs=spec.queue_length, source="GET devices/{id}: number_pending_jobs"
-        )
+        return self.queue_from_refresh(device, "GET devices/{id}: number_pending_jobs")
 
     def _walk(self, path: str, fixed: Mapping[str, str] | None = None) -> list[Any]:
         items: list[Any] = []
