@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,13 +26,13 @@ from .exceptions import (
     VendorConnectionError,
 )
 from .job import MultiCloudJob
-from .jobstore import JobStore
+from .jobstore import JobRecord, JobStore
 from .options import BASE_OPTIONS, OptionSpec, build_options, resolve_run_options
 from .target import build_target
 from .transpiler_plugins import installed_plugin
 from .types import CircuitLayout, DeviceSpec, QueueInfo
 from .validation import validate_circuits
-from .vendors.base import VendorAdapter
+from .vendors.base import BEFORE_BILLABLE, VendorAdapter
 
 if TYPE_CHECKING:
     from .provider import MultiCloudProvider
@@ -250,31 +250,52 @@ class MultiCloudBackend(BackendV2):
         layouts = [CircuitLayout.from_circuit(c) for c in circuits]
         size = self.max_circuits or len(circuits)
         chunks = [circuits[i : i + size] for i in range(0, len(circuits), size)]
+        sizes = [len(chunk) for chunk in chunks]
         record_id = None
         if self.job_store is not None:
+            # Raises JobStoreError when the record cannot be written: nothing is sent.
             record_id = self.job_store.record_submission(
                 vendor=self.vendor,
                 backend=self.name,
                 circuits=circuits,
                 layouts=layouts,
                 options=resolved,
+                origin=self.adapter.account_origin,
+                chunk_sizes=sizes,
             )
         resolved["submission_tag"] = f"qmc-{record_id or uuid.uuid4()}"
         # Translate everything before sending anything: a bad chunk costs no job.
         payloads = [self.adapter.build_payload(self.device, chunk, resolved) for chunk in chunks]
         refs = self._submit_all(payloads, resolved, record_id)
-        sizes = [len(chunk) for chunk in chunks]
         job = MultiCloudJob(
             self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep
         )
         if self.job_store is not None and record_id is not None:
+            # Never raises: retried, else journaled next to the store with a warning.
             self.job_store.mark_submitted(record_id, refs, sizes, job.job_id())
         log.info("%s: submitted job %s (%d circuit(s))", self.vendor, job.job_id(), len(circuits))
         return job
 
-    def _submit_one(self, payload: Any, options: dict[str, Any], index: int) -> str:
+    def _reserved_hook(self, record_id: str | None, index: int) -> Callable[..., None] | None:
+        """The callback adapters call with ids known before the billable request."""
+        store = self.job_store
+        if store is None or record_id is None:
+            return None
+
+        def note(ids: Mapping[str, Any]) -> None:
+            store.note_reserved(record_id, index, ids)
+
+        return note
+
+    def _submit_one(
+        self, payload: Any, options: dict[str, Any], index: int, record_id: str | None = None
+    ) -> str:
         """Submit one chunk; after an uncertain failure, look for the job it may have made."""
-        chunk_options = {**options, "submission_tag": f"{options['submission_tag']}-{index}"}
+        chunk_options = {
+            **options,
+            "submission_tag": f"{options['submission_tag']}-{index}",
+            BEFORE_BILLABLE: self._reserved_hook(record_id, index),
+        }
         try:
             return self.adapter.submit(self.device, payload, chunk_options)
         except VendorAPIError as exc:
@@ -297,7 +318,7 @@ class MultiCloudBackend(BackendV2):
         """Submit every chunk (concurrently when several) and return refs in order."""
         if len(payloads) == 1:
             try:
-                return [self._submit_one(payloads[0], options, 0)]
+                return [self._submit_one(payloads[0], options, 0, record_id)]
             except MultiCloudError as exc:
                 self._submit_failed(record_id, exc, [])
                 raise
@@ -306,7 +327,7 @@ class MultiCloudBackend(BackendV2):
         workers = min(self.submit_concurrency, len(payloads))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {
-                pool.submit(self._submit_one, payload, options, index): index
+                pool.submit(self._submit_one, payload, options, index, record_id): index
                 for index, payload in enumerate(payloads)
             }
             for future in as_completed(futures):
@@ -340,6 +361,70 @@ class MultiCloudBackend(BackendV2):
             ) from exc
         if self.job_store is not None and record_id is not None:
             self.job_store.mark_failed(record_id, f"{exc}{already}")
+
+    def recover(self, record: JobRecord) -> MultiCloudJob:
+        """The job of a record whose submit was interrupted (crash, lost answer).
+
+        Asks the adapter, with idempotent requests only, about each chunk (its submission
+        tag and the ids stored before the billable request); never submits anything.
+
+        Raises:
+            SubmissionUncertainError: the vendor cannot tell; the message lists what to check.
+            MultiCloudError: it is certain that no job runs (safe to run again), or the
+                vendor could not be reached (the record is unchanged; try again).
+        """
+        store = self.job_store
+        sizes = list(record.chunk_sizes)
+        found: list[str | None] = []
+        for index in range(len(sizes)):
+            options = {**record.options, "submission_tag": f"qmc-{record.record_id}-{index}"}
+            reserved = record.reserved.get(str(index), {})
+            try:
+                found.append(self.adapter.recover(self.device, reserved, options))
+            except VendorAPIError as exc:
+                if submission_uncertain(exc):
+                    raise MultiCloudError(
+                        f"{self.vendor}: could not check the interrupted submit of record "
+                        f"{record.record_id} ({exc}); the record is unchanged, try again later"
+                    ) from exc
+                refs = [ref for ref in found if ref]
+                if store is not None:
+                    store.mark_failed(record.record_id, f"recovered: {exc}")
+                kept = f"; chunks that do exist: {refs}" if refs else ""
+                raise MultiCloudError(
+                    f"{self.vendor}: the interrupted submit of record {record.record_id} "
+                    f"created no job that will run ({exc}). Nothing was resubmitted; it is "
+                    f"safe to run the circuits again{kept}"
+                ) from exc
+        if not sizes or None in found:
+            raise self._cannot_tell(record, [ref for ref in found if ref])
+        refs = [ref for ref in found if ref is not None]
+        job = self.job_from_refs(refs, sizes, record.layouts, record.options, record.record_id)
+        if store is not None:
+            store.mark_submitted(record.record_id, refs, sizes, job.job_id())
+        log.info("%s: recovered job %s of record %s", self.vendor, job.job_id(), record.record_id)
+        return job
+
+    def _cannot_tell(self, record: JobRecord, refs: list[str]) -> SubmissionUncertainError:
+        chunks = max(len(record.chunk_sizes), 1)
+        tags = ", ".join(f"qmc-{record.record_id}-{i}" for i in range(chunks))
+        reserved = "".join(
+            f"; ids reserved before the submit (chunk {i}): {ids}"
+            for i, ids in sorted(record.reserved.items())
+        )
+        found = f"; chunks found: {refs}" if refs else ""
+        return SubmissionUncertainError(
+            f"{self.vendor}: cannot tell whether the interrupted submit of record "
+            f"{record.record_id} created a job: {self.adapter.display_name} offers no "
+            "idempotent way to find it. Nothing was resubmitted. Check the vendor's job list "
+            f"(web console or API) for jobs on {record.backend} created between "
+            f"{record.created_at[:19]} UTC and a few minutes after {record.updated_at[:19]} "
+            f"UTC, with {len(record.layouts)} circuit(s) of {record.shots} shots, named or "
+            f"tagged {tags} where the vendor keeps a name{reserved}{found}. If none exists, "
+            "it is safe to run again",
+            vendor=self.vendor,
+            record_id=record.record_id,
+        )
 
     def job_from_refs(
         self,

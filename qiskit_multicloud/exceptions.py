@@ -14,10 +14,13 @@ Every error the package raises on purpose derives from :class:`MultiCloudError`,
     │   ├── VendorConnectionError        no answer at all (refused, timed out, dropped)
     │   └── MalformedResponseError       an answer we could not decode or did not expect
     ├── SubmissionUncertainError         a submit may or may not have reached the vendor
+    ├── JobStoreError                    the local job store cannot be used (locked, corrupt,
+    │                                    read-only, a directory, a symbolic link)
     ├── JobFailedError                   the job ended FAILED or CANCELLED (also a JobError)
     └── JobTimeoutError                  waiting for a job ran out of time (also Qiskit's)
 
     MultiCloudWarning(UserWarning)       e.g. an unknown run() option
+    └── JobStoreWarning                  a write after a submit went to the fallback journal
 
 Foreign exceptions (``requests``, ``json``) are translated in exactly one place,
 :mod:`qiskit_multicloud.transport`, with ``raise ... from`` so the cause stays visible.
@@ -117,6 +120,22 @@ class SubmissionUncertainError(MultiCloudError):
         self.record_id = record_id
 
 
+class JobStoreError(MultiCloudError):
+    """The local job store cannot be opened, read or written.
+
+    Raised before a submit means nothing was sent. The message names the file and what to do.
+
+    Attributes:
+        path: the store file.
+        locked: True when another connection held the lock (worth another try later).
+    """
+
+    def __init__(self, message: str, *, path: object, locked: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.locked = locked
+
+
 class JobFailedError(MultiCloudError, JobError):
     """The vendor reports the job as failed or cancelled, so it has no results."""
 
@@ -132,3 +151,21 @@ class JobTimeoutError(MultiCloudError, QiskitJobTimeoutError):
 
 class MultiCloudWarning(UserWarning):
     """Something was ignored or adjusted; the run continues."""
+
+
+class JobStoreWarning(MultiCloudWarning):
+    """A job-store write after a submit failed; the job runs and its id was kept elsewhere.
+
+    Attributes:
+        path: the store file.
+        record_id: the local record concerned.
+        job_id: the vendor job id being recorded, if the write carried one.
+    """
+
+    def __init__(
+        self, message: str, *, path: object, record_id: str, job_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.record_id = record_id
+        self.job_id = job_id

@@ -274,13 +274,17 @@ class MultiCloudJob(JobV1):
         return self._result
 
     def cancel(self) -> bool:
-        """Cancel every chunk that is not final; True if a cancel request was sent."""
+        """Cancel every chunk that is not final.
+
+        Returns:
+            True if a chunk was still running or queued and a cancel was sent; False for a
+            job that had already finished, failed or been cancelled (not an error).
+        """
         sent = False
         for index, ref in enumerate(self.chunk_refs):
             known = self._chunk_status[index]
             if known is None or known.status not in FINAL:
-                self._adapter.cancel(ref)
-                sent = True
+                sent = self._adapter.cancel(ref) or sent
         self.status()
         return sent
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from .backend import MultiCloudBackend
 from .config import VendorSettings
 from .exceptions import BackendNotFoundError, ConfigurationError, MultiCloudError
 from .job import MultiCloudJob
-from .jobstore import JobRecord, JobStore
+from .jobstore import SUBMITTING, UNCERTAIN, JobRecord, JobStore
 from .vendors import VENDOR_KEYS, plugin, resolve_settings
 from .vendors.base import VendorAdapter
 
@@ -74,6 +75,7 @@ class MultiCloudProvider:
         self._errors: dict[str, Exception] = {}
         self._lock = threading.RLock()
         self._emulators: list[EmulatorHandle] = []
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def __repr__(self) -> str:
         configured = list(self.adapters) if self._adapters is not None else "not yet resolved"
@@ -398,20 +400,57 @@ class MultiCloudProvider:
     def retrieve_job(self, job_id: str) -> MultiCloudJob:
         """A job from the local job store, in this or any later process.
 
+        ``job_id`` is a vendor job id or a local record id (``provider.jobs()`` lists both;
+        a record id is unique, a vendor job id may repeat across vendors and servers). A
+        record whose submit was interrupted (a crash, a lost answer) is reconciled with the
+        vendor by idempotent requests (:meth:`MultiCloudBackend.recover`); nothing is ever
+        resubmitted.
+
         Raises:
-            MultiCloudError: the id is not in the job store, or its vendor is not configured.
+            MultiCloudError: the id is unknown, ambiguous (the message lists the candidate
+                record ids), made on an account this provider does not reach, or its
+                vendor is not configured.
+            SubmissionUncertainError: an interrupted submit the vendor cannot confirm.
         """
         if self.job_store is None:
             raise MultiCloudError("this provider keeps no job store; cannot retrieve jobs")
-        record = self.job_store.get(job_id)
-        if record is None:
+        record = self._record_for(job_id, self.job_store.find(job_id))
+        backend = self.get_backend(record.backend, vendor=record.vendor)
+        reached = backend.adapter.account_origin
+        if record.origin and record.origin != reached:
+            raise MultiCloudError(
+                f"job {job_id!r} was submitted to {record.vendor} at {record.origin}, but this "
+                f"provider's {record.vendor} account is {reached}; configure credentials for "
+                f"{record.origin} to retrieve it ({record.describe()})"
+            )
+        if not record.chunk_refs and record.status in (SUBMITTING, UNCERTAIN):
+            return backend.recover(record)
+        return backend.job_from_refs(
+            record.chunk_refs, record.chunk_sizes, record.layouts, record.options, record.record_id
+        )
+
+    def _record_for(self, job_id: str, candidates: list[JobRecord]) -> JobRecord:
+        """The one record ``job_id`` names, preferring accounts this provider reaches."""
+        assert self.job_store is not None
+        if not candidates:
             raise MultiCloudError(
                 f"job {job_id!r} is not in the local job store ({self.job_store.path}); "
                 "only jobs submitted through qiskit-multicloud can be retrieved"
             )
-        backend = self.get_backend(record.backend, vendor=record.vendor)
-        return backend.job_from_refs(
-            record.chunk_refs, record.chunk_sizes, record.layouts, record.options, record.record_id
+        if len(candidates) == 1:
+            return candidates[0]
+        adapters = self.adapters
+        reachable = [
+            r
+            for r in candidates
+            if r.vendor in adapters and r.origin in ("", adapters[r.vendor].account_origin)
+        ]
+        if len(reachable) == 1:
+            return reachable[0]
+        listed = "; ".join(r.describe() for r in candidates)
+        raise MultiCloudError(
+            f"job id {job_id!r} is ambiguous: {len(candidates)} records carry it ({listed}). "
+            "Pass the record id of the one you mean to retrieve_job()"
         )
 
     def jobs(
@@ -434,14 +473,21 @@ class MultiCloudProvider:
     ) -> MultiCloudProvider:
         """Start local emulators (default: all five) and return a provider bound to them.
 
-        The emulators stop when :meth:`close` is called or the process exits.
+        Emulated jobs go to a temporary job store (removed by :meth:`close`) unless
+        ``job_store`` names one (``True`` = the user's persistent store). The emulators stop
+        when :meth:`close` is called or the process exits.
         """
         from .emulators import start
 
         keys = tuple(v.lower() for v in (vendors or VENDOR_KEYS))
+        scratch = None
+        if job_store is None:
+            scratch = tempfile.TemporaryDirectory(prefix="qiskit-multicloud-emulated-")
+            job_store = Path(scratch.name) / "jobs.sqlite"
         handles = [start(key, **emulator_options) for key in keys]
         provider = cls({h.vendor: h.settings() for h in handles}, vendors=keys, job_store=job_store)
         provider._emulators = handles
+        provider._scratch = scratch
         return provider
 
     @property
@@ -456,6 +502,9 @@ class MultiCloudProvider:
         self._emulators = []
         for adapter in (self._adapters or {}).values():
             adapter.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> MultiCloudProvider:
         return self

@@ -16,11 +16,15 @@ from qiskit.providers import JobStatus
 
 from ..config import VendorSettings
 from ..options import OptionSpec
-from ..transport import Transport
+from ..transport import Transport, origin
 from ..types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, VendorJobStatus
 
 #: Resolved run options (base options plus the vendor's own), already validated.
 RunOptions = Mapping[str, Any]
+
+#: Key, in the options :meth:`VendorAdapter.submit` gets, of the core's callback for ids
+#: known before the billable request (see :meth:`VendorAdapter.report_reserved`).
+BEFORE_BILLABLE = "_before_billable"
 
 
 class VendorAdapter(abc.ABC):
@@ -46,6 +50,11 @@ class VendorAdapter(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.settings!r})"
+
+    @property
+    def account_origin(self) -> str:
+        """``scheme://host:port`` of the account's API: with the vendor, it scopes job ids."""
+        return origin(self.transport.base_url)
 
     @classmethod
     @abc.abstractmethod
@@ -128,8 +137,46 @@ class VendorAdapter(abc.ABC):
         """Outcomes of a DONE job, one per circuit, in submission order, Qiskit bit order."""
 
     @abc.abstractmethod
-    def cancel(self, job_ref: str) -> None:
-        """Ask the vendor to cancel the job (no-op if already final)."""
+    def cancel(self, job_ref: str) -> bool:
+        """Ask the vendor to cancel the job.
+
+        Returns:
+            True if a cancel was sent for a job still running or queued; False (and no
+            error) if the job had already finished, failed or been cancelled.
+        """
+
+    @staticmethod
+    def report_reserved(options: RunOptions, **ids: Any) -> None:
+        """Hand ids known BEFORE the billable request to the core, from inside :meth:`submit`.
+
+        The core writes them to the job store before this returns, so a process killed
+        while the billable request is in flight leaves a record :meth:`recover` can use.
+        Values must be JSON (strings, lists); never a secret or a presigned URL.
+
+        Raises:
+            JobStoreError: they could not be stored; the billable request must not be sent
+                (release what was reserved, if the vendor allows it, and let it propagate).
+        """
+        hook = options.get(BEFORE_BILLABLE)
+        if hook is not None:
+            hook(ids)
+
+    def recover(
+        self, device: DeviceSpec, reserved: Mapping[str, Any], options: RunOptions
+    ) -> str | None:
+        """In a later process: the job an interrupted submit created, by idempotent requests.
+
+        ``reserved`` holds what :meth:`report_reserved` stored for this chunk (empty if the
+        process died before), ``options["submission_tag"]`` the chunk's tag. Never sends
+        the billable request. May release (cancel) reserved ids that were never submitted.
+
+        Returns:
+            The job reference, or ``None`` when the vendor cannot tell (the default).
+
+        Raises:
+            VendorAPIError: not a connection error or 5xx: it is certain no job runs.
+        """
+        return None
 
     def reconcile(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str | None:
         """After a submit whose answer was lost: the job it created, if the vendor has one.

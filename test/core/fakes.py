@@ -112,8 +112,11 @@ class FakeAdapter(VendorAdapter):
         outcomes = self.sim.run(payload["circuits"], payload["shots"])
         return [CircuitCounts(counts=o.counts) for o in outcomes]
 
-    def cancel(self, job_ref: str) -> None:
+    def cancel(self, job_ref: str) -> bool:
+        if self.jobs[job_ref]["status"] in ("D", "E", "C"):
+            return False
         self.jobs[job_ref]["status"] = "C"
+        return True
 
 
 class FakeBackend(MultiCloudBackend):

@@ -315,14 +315,15 @@ class IQMAdapter(VendorAdapter):
             )
         return outcomes
 
-    def cancel(self, job_ref: str) -> None:
-        """Cancel; a refusal because the job is already final is not an error."""
+    def cancel(self, job_ref: str) -> bool:
+        """Cancel; a refusal because the job is already final is a no-op (False)."""
         try:
             self.transport.request("POST", f"{API}/jobs/{job_ref}/cancel")
         except VendorAPIError as exc:
             if exc.status in (403, 409) and str(self._job(job_ref)["status"]) in _FINAL:
-                return
+                return False
             raise
+        return True
 
     def failure_message(self, job_ref: str) -> str | None:
         """The job record's ``errors`` (or, lacking those, ``messages``) joined."""

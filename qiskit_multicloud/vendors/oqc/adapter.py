@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from ...exceptions import (
     AuthenticationError,
     ConfigurationError,
     MalformedResponseError,
+    MultiCloudError,
     VendorAPIError,
 )
 from ...job import FINAL, aggregate_status
@@ -386,6 +387,11 @@ class OQCAdapter(VendorAdapter):
             ids = [str(_require(reply[0], "task_id", "POST tasks/submit"))]
         else:
             ids = self._reserve(url, device, len(tasks), options)
+            try:
+                self.report_reserved(options, qpu_url=url, task_ids=ids)
+            except MultiCloudError:
+                self._cancel_quietly(url, ids)  # not recorded: release them, send nothing
+                raise
             if tag:
                 self._inflight[tag] = (url, ids, tasks)
             with_ids = [{**task, "task_id": i} for task, i in zip(tasks, ids, strict=True)]
@@ -471,6 +477,42 @@ class OQCAdapter(VendorAdapter):
             "(none will run), so it is safe to run again",
             vendor="oqc",
         )
+
+    def recover(
+        self, device: DeviceSpec, reserved: Mapping[str, Any], options: RunOptions
+    ) -> str | None:
+        """After a crash: read the stored reserved tasks' status (idempotent GETs only).
+
+        No task still ``CREATED``: the submit arrived, return the ids. Tasks still
+        ``CREATED`` were never submitted and never run: they are cancelled (so a submit
+        still in flight is refused) and, if none was submitted, no job exists.
+
+        Raises:
+            VendorAPIError: no task was submitted (or none was reserved): no job runs.
+        """
+        ids = [str(i) for i in reserved.get("task_ids") or ()]
+        url = str(reserved.get("qpu_url") or "") or self._qpu_url(device)
+        if not ids:
+            raise VendorAPIError(
+                "oqc: the run was interrupted before its task ids were reserved and "
+                "recorded, so no task was submitted",
+                vendor="oqc",
+            )
+        created = [task_id for task_id in ids if self._raw_status(url, task_id) == "CREATED"]
+        if created:
+            self._cancel_quietly(url, created)
+        if len(created) == len(ids):
+            raise VendorAPIError(
+                f"oqc: reserved tasks {ids} were never submitted (still CREATED); they were "
+                "cancelled",
+                vendor="oqc",
+            )
+        if created:
+            log.warning("oqc: tasks %s of an interrupted submit were never submitted and were "
+                        "cancelled; the other tasks run", created)
+        for task_id in ids:
+            self._task_urls[task_id] = url
+        return JOB_REF_SEPARATOR.join(ids)
 
     def _raw_status(self, url: str, task_id: str) -> str:
         body = self.transport.json("GET", f"{url}/tasks/{task_id}/status")
@@ -592,17 +634,21 @@ class OQCAdapter(VendorAdapter):
             outcomes.append(CircuitCounts(counts=counts, metadata=metadata))
         return outcomes
 
-    def cancel(self, job_ref: str) -> None:
-        """``POST {qpu}/tasks/cancel_many`` with every task not known to be final."""
-        pending = [
-            t for t in _task_ids(job_ref)
-            if (s := self._task_status.get(t)) is None or s.status not in FINAL
-        ]
+    def cancel(self, job_ref: str) -> bool:
+        """``POST {qpu}/tasks/cancel_many`` with every task not final; False if none is.
+
+        OQC answers ``"OK"`` whether or not a task was final, so tasks whose status is not
+        known yet are read first.
+        """
+        ids = _task_ids(job_ref)
+        self._read_tasks([t for t in ids if t not in self._task_status])
+        pending = [t for t in ids if self._task_status[t].status not in FINAL]
         by_url: dict[str, list[str]] = {}
         for task_id in pending:
             by_url.setdefault(self._url_for(task_id), []).append(task_id)
-        for url, ids in by_url.items():
-            self.transport.request("POST", f"{url}/tasks/cancel_many", json={"tasks": ids})
+        for url, batch in by_url.items():
+            self.transport.request("POST", f"{url}/tasks/cancel_many", json={"tasks": batch})
+        return bool(pending)
 
     def failure_message(self, job_ref: str) -> str | None:
         """The ``task_error`` of each failed task (from ``all_info`` or ``GET .../error``)."""

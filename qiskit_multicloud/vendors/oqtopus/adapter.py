@@ -228,6 +228,11 @@ class OqtopusAdapter(VendorAdapter):
         ``submission_tag`` it is remembered so :meth:`reconcile` can check a lost submit.
         """
         job_id, form, fields = self._register()
+        try:
+            self.report_reserved(options, job_id=job_id)
+        except MultiCloudError:
+            self._discard(job_id)  # not recorded: release it, send nothing
+            raise
         tag = str(options.get("submission_tag") or "")
         if tag:
             self._inflight[tag] = (job_id, form["url"], fields)
@@ -320,6 +325,32 @@ class OqtopusAdapter(VendorAdapter):
             vendor=VENDOR,
         )
 
+    def recover(
+        self, device: DeviceSpec, reserved: Mapping[str, Any], options: RunOptions
+    ) -> str | None:
+        """After a crash: ``GET /jobs/{id}/status`` of the stored registered id.
+
+        Past ``registered``: the submit arrived, return the id. Still ``registered``: it
+        never arrived and never runs; it is cancelled, so a submit still in flight is refused.
+
+        Raises:
+            VendorAPIError: the job was never submitted (or no id was registered).
+        """
+        job_id = str(reserved.get("job_id") or "")
+        if not job_id:
+            raise VendorAPIError(
+                f"{VENDOR}: the run was interrupted before a job id was registered and "
+                "recorded, so nothing was submitted",
+                vendor=VENDOR,
+            )
+        if self.status(job_id).raw != "registered":
+            return job_id
+        self._discard(job_id)
+        raise VendorAPIError(
+            f"{VENDOR}: job {job_id} was registered but never submitted; it was cancelled",
+            vendor=VENDOR,
+        )
+
     def _discard(self, job_id: str) -> None:
         """Cancel a registered job whose submission was refused (best effort)."""
         try:
@@ -393,14 +424,16 @@ class OqtopusAdapter(VendorAdapter):
             for h in histograms
         ]
 
-    def cancel(self, job_ref: str) -> None:
-        """``POST /jobs/{id}/cancel``; a 400 (already finished) is not an error."""
+    def cancel(self, job_ref: str) -> bool:
+        """``POST /jobs/{id}/cancel``; a 400 (already finished) is a no-op (False)."""
         try:
             self.transport.request("POST", f"/jobs/{job_ref}/cancel", idempotent=True)
         except VendorAPIError as exc:
             if exc.status != 400:
                 raise
             log.info("%s: job %s already finished; nothing to cancel", VENDOR, job_ref)
+            return False
+        return True
 
     def failure_message(self, job_ref: str) -> str | None:
         """``job_info.message`` of a failed job."""

@@ -191,6 +191,23 @@ class QilimanjaroAdapter(VendorAdapter):
                 return str(job_id)
         return None
 
+    def recover(
+        self, device: DeviceSpec, reserved: Mapping[str, Any], options: RunOptions
+    ) -> str | None:
+        """After a crash: the job tagged with the submission tag, from the job list.
+
+        Raises:
+            VendorAPIError: no job carries the tag (the submit never reached the service).
+        """
+        found = self.reconcile(device, None, options)
+        if found is None:
+            raise VendorAPIError(
+                f"{VENDOR}: no job in the account's job list carries the submission tag "
+                f"{options.get('submission_tag')}, so the submit never reached the service",
+                vendor=VENDOR,
+            )
+        return found
+
     def _job(self, job_ref: str) -> dict[str, Any]:
         record = self.transport.json("GET", f"jobs/{job_ref}")
         if not isinstance(record, dict):
@@ -260,8 +277,8 @@ class QilimanjaroAdapter(VendorAdapter):
             )
         ]
 
-    def cancel(self, job_ref: str) -> None:
-        """``PUT jobs/cancel/{id}``; a 409 (already final) is ignored."""
+    def cancel(self, job_ref: str) -> bool:
+        """``PUT jobs/cancel/{id}``; a 409 (already final) is a no-op (False)."""
         job_id: int | str = int(job_ref) if job_ref.isdigit() else job_ref
         try:
             self.transport.request("PUT", f"jobs/cancel/{job_ref}", json={"job_id": job_id})
@@ -269,6 +286,8 @@ class QilimanjaroAdapter(VendorAdapter):
             if exc.status != 409:
                 raise
             log.info("%s: job %s was already final; nothing to cancel", VENDOR, job_ref)
+            return False
+        return True
 
 
 def _default_name(circuits: Sequence[QuantumCircuit]) -> str:

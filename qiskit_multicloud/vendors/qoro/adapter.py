@@ -369,8 +369,8 @@ class QoroAdapter(VendorAdapter):
             outcomes.append(CircuitCounts(counts=counts, shots=sum(counts.values())))
         return outcomes
 
-    def cancel(self, job_ref: str) -> None:
-        """``POST job/{id}/cancel/``; 403 and 409 become clear :class:`VendorAPIError` s."""
+    def cancel(self, job_ref: str) -> bool:
+        """``POST job/{id}/cancel/``; 409 (already final) is a no-op (False), 403 an error."""
         response = self.transport.request(
             "POST", f"job/{job_ref}/cancel/", idempotent=False, ok=(200, 201, 202, 204, 403, 409)
         )
@@ -382,15 +382,9 @@ class QoroAdapter(VendorAdapter):
                 status=403,
             )
         if response.status_code == 409:
-            try:
-                state = self.status(job_ref).raw
-            except VendorAPIError:
-                state = "unknown status"
-            raise VendorAPIError(
-                f"qoro: job {job_ref} already finished ({state}); there is nothing to cancel",
-                vendor=VENDOR,
-                status=409,
-            )
+            log.info("qoro: job %s already finished; nothing to cancel", job_ref)
+            return False
+        return True
 
     def delete(self, job_ref: str) -> None:
         """Remove the job from the account's job list (``DELETE job/{id}``, no slash)."""

@@ -480,15 +480,28 @@ def test_results_flat_and_malformed(requests_mock: rm.Mocker, adapter: OQCAdapte
 
 def test_cancel_and_failure_message(requests_mock: rm.Mocker, adapter: OQCAdapter) -> None:
     _known(adapter, TASK, TASK2)
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": "RUNNING"})
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/all_info", json={"status": "QUEUED"})
     cancel = requests_mock.post(f"{QPU_URL}/tasks/cancel_many", text="OK")
-    adapter.cancel(f"{TASK},{TASK2}")
+    assert adapter.cancel(f"{TASK},{TASK2}") is True
     assert cancel.last_request.json() == {"tasks": [TASK, TASK2]}
     assert cancel.last_request.headers["Authentication-Token"] == TOKEN
+    adapter._task_status.clear()  # statuses read by cancel(); failure_message reads anew
     requests_mock.get(f"{QPU_URL}/tasks/{TASK}/error", json={
         "task_error": {"error_code": 400, "error_message": "QASM parse error at line 4"}})
     requests_mock.get(f"{QPU_URL}/tasks/{TASK2}/error", json={"task_error": None})
     message = adapter.failure_message(f"{TASK},{TASK2}")
     assert message == f"task {TASK}: QASM parse error at line 4 (code 400)"
+
+
+def test_cancel_of_finished_tasks_sends_nothing_and_returns_false(
+    requests_mock: rm.Mocker, adapter: OQCAdapter
+) -> None:
+    _known(adapter, TASK)
+    requests_mock.get(f"{QPU_URL}/tasks/{TASK}/all_info", json={"status": "COMPLETED"})
+    cancel = requests_mock.post(f"{QPU_URL}/tasks/cancel_many", text="OK")
+    assert adapter.cancel(TASK) is False
+    assert not cancel.called
 
 
 def test_refresh_device_reads_one_qpu(mocked: rm.Mocker, adapter: OQCAdapter) -> None:
