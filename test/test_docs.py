@@ -6,6 +6,10 @@ build on its earlier examples). A block that needs a real vendor account is skip
 * the directive is preceded by the comment ``.. real-credentials``, or
 * the block contains a line ``# needs credentials``.
 
+A block with a line ``# needs Graphviz`` (Qiskit's ``plot_gate_map`` and friends call the
+Graphviz ``dot`` program) runs only where ``dot`` is on PATH; elsewhere the page's other
+examples still run and the test is then reported as skipped, naming Graphviz.
+
 The imports of a skipped block still run, so later examples on the page may rely on them.
 Everything else must run as written. Providers and emulators a page leaves open are closed
 after it.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_COMMENT = ".. real-credentials"
 SKIP_LINE = "# needs credentials"
+GRAPHVIZ_LINE = "# needs Graphviz"
 _DIRECTIVE = re.compile(r"^(\s*)\.\. code-block:: python3?\s*$")
 
 
@@ -35,6 +41,7 @@ class Block:
     line: int
     code: str
     needs_credentials: bool
+    needs_graphviz: bool
 
 
 def doc_files() -> list[Path]:
@@ -78,7 +85,8 @@ def python_blocks(path: Path) -> list[Block]:
         marked = _previous_nonblank(lines, index) == SKIP_COMMENT or any(
             t.strip() == SKIP_LINE for t in code_lines
         )
-        blocks.append(Block(path, index + 1, code, marked))
+        graphviz = any(t.strip() == GRAPHVIZ_LINE for t in code_lines)
+        blocks.append(Block(path, index + 1, code, marked, graphviz))
     return blocks
 
 
@@ -114,11 +122,15 @@ def test_examples_run(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {"__name__": "__doc_example__"}
     ran = 0
+    without_graphviz = []
+    have_graphviz = shutil.which("dot") is not None
     try:
         for block in python_blocks(path):
             where = f"{path.relative_to(ROOT)}:{block.line}"
-            if block.needs_credentials:
+            if block.needs_credentials or (block.needs_graphviz and not have_graphviz):
                 exec(compile(_imports_only(block.code), where, "exec"), namespace)
+                if not block.needs_credentials:
+                    without_graphviz.append(where)
                 continue
             failure = None
             try:
@@ -129,11 +141,17 @@ def test_examples_run(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
                 pytest.fail(
                     f"example at {where} failed: {failure}\n"
                     f"(mark examples that need a real account with '{SKIP_COMMENT}' before "
-                    f"the directive or a '{SKIP_LINE}' line)\n{block.code}",
+                    f"the directive or a '{SKIP_LINE}' line, examples that need Graphviz "
+                    f"with a '{GRAPHVIZ_LINE}' line)\n{block.code}",
                     pytrace=False,
                 )
             ran += 1
     finally:
         _close_leftovers(namespace)
+    if without_graphviz:
+        pytest.skip(
+            f"ran {ran} example(s); not run: {', '.join(without_graphviz)}, which need "
+            "Graphviz ('dot' is not on PATH; Qiskit's plot_gate_map draws with it)"
+        )
     if not ran:
         pytest.skip("every example on this page needs real credentials")

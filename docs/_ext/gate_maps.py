@@ -1,25 +1,20 @@
-"""Sphinx extension: draw each vendor's gate map with Qiskit while the docs build.
+"""Sphinx extension: draw each vendor's gate map while the docs build (no Graphviz needed).
 
 At ``builder-inited`` it starts the five local emulators
 (``MultiCloudProvider.emulated(job_store=False)``), picks one QPU-like backend per vendor
-(:func:`pick_backend`), draws it with :func:`qiskit.visualization.plot_gate_map` on
+(:func:`pick_backend`), draws it with :func:`qiskit_multicloud.visualization.plot_device` on
 matplotlib's Agg canvas and saves ``docs/_generated/gate_map_<vendor>.png``, which
 ``vendors/gate_maps.rst`` includes with ``.. image::``. It also writes
 ``docs/_generated/gate_maps_table.rst`` (which backend each picture shows).
 
-``plot_gate_map`` lays out devices without published coordinates with Graphviz ``dot``; if
-that (or matplotlib) is missing, a placeholder picture saying so is written instead of
-failing the build.
+``plot_device`` needs only matplotlib and rustworkx (no Graphviz), so every build shows real
+pictures; a failure to draw one fails the build instead of leaving a placeholder.
 """
 
 from __future__ import annotations
 
-import logging
-import shutil
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 #: Largest device drawn (bigger ones make unreadable pictures).
 MAX_QUBITS = 40
@@ -43,24 +38,15 @@ def pick_backend(backends: list[Any]) -> Any:
     return max(candidates, key=lambda b: b.num_qubits)
 
 
-def _placeholder(path: Path, text: str) -> None:
-    import matplotlib.pyplot as plt
-
-    figure = plt.figure(figsize=(6, 1.5))
-    figure.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-
-
 def generate(out_dir: Path) -> list[tuple[str, str, int, str]]:
     """Draw one gate map per vendor into ``out_dir``; return (vendor, backend, qubits, file)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from qiskit.visualization import plot_gate_map
 
     from qiskit_multicloud import MultiCloudProvider
+    from qiskit_multicloud.visualization import plot_device
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -68,13 +54,10 @@ def generate(out_dir: Path) -> list[tuple[str, str, int, str]]:
         for vendor in provider.vendors:
             backend = pick_backend(provider.backends(vendor=vendor))
             path = out_dir / f"gate_map_{vendor}.png"
-            if shutil.which("dot") is None:
-                _placeholder(path, f"{vendor}: Graphviz 'dot' not installed; no gate map drawn")
-            else:
-                figure = plot_gate_map(backend, font_size=12)
-                figure.suptitle(f"{vendor}: {backend.name} ({backend.num_qubits} qubits)")
-                figure.savefig(path, dpi=80, bbox_inches="tight")
-                plt.close(figure)
+            title = f"{vendor}: {backend.name} ({backend.num_qubits} qubits)"
+            figure = plot_device(backend, title=title)
+            figure.savefig(path, dpi=80, bbox_inches="tight")
+            plt.close(figure)
             rows.append((vendor, backend.name, backend.num_qubits, path.name))
     return rows
 

@@ -156,6 +156,8 @@ def device_spec(device: Mapping[str, Any], info: Mapping[str, Any] | None) -> De
             "supported_instructions": supported,
             # The entangler in the Target is a stand-in for rzx90: the server must translate.
             "needs_server_transpile": "rzx90" in basis and not ({"cx", "cz", "ecr"} & set(basis)),
+            # The qubits' published drawing positions, for plot_device.
+            "qubit_coordinates": _coordinates(topology) if topology is not None else None,
         },
     )
 
@@ -183,6 +185,20 @@ def _all_to_all(basis: list[str], supported: list[str]) -> dict[str, dict[Qargs,
     for name in _non_gates(supported):
         gates[name] = {None: empty}
     return gates
+
+
+def _coordinates(topology: Mapping[str, Any]) -> dict[int, tuple[float, float]] | None:
+    """``{qubit: (x, y)}`` from ``qubits[].position``, or ``None`` unless every qubit has one."""
+    found = {}
+    for qubit in topology["qubits"]:
+        position = qubit.get("position") if isinstance(qubit, Mapping) else None
+        if not isinstance(position, Mapping):
+            return None
+        x, y = _num(position.get("x")), _num(position.get("y"))
+        if x is None or y is None or not isinstance(qubit.get("id"), int):
+            return None
+        found[int(qubit["id"])] = (x, y)
+    return found
 
 
 def _from_topology(

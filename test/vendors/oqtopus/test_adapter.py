@@ -282,6 +282,28 @@ def test_inline_and_legacy_device_info(adapter: OqtopusAdapter, mock: Any) -> No
     assert target.qubit_properties[0].t1 == pytest.approx(55.51e-6)
 
 
+def test_published_qubit_positions_are_kept_for_drawing(
+    adapter: OqtopusAdapter, mock: Any
+) -> None:
+    qubits: list[Any] = list(TOPOLOGY["qubits"])  # type: ignore[call-overload]
+    located = [{**q, "position": {"x": float(i), "y": 0.5 * i}} for i, q in enumerate(qubits)]
+    placed = {**TOPOLOGY, "qubits": located}
+    partly = {**TOPOLOGY, "qubits": [*located[:2], qubits[2]]}
+    mock.get(
+        f"{URL}/devices",
+        json=[
+            device(device_id="placed", device_info=json.dumps(placed)),
+            device(device_id="partly", device_info=json.dumps(partly)),
+            device(device_id="unplaced", device_info=json.dumps(TOPOLOGY)),
+        ],
+    )
+    with_positions, partial, without = adapter.list_devices()
+    expected = {0: (0.0, 0.0), 1: (1.0, 0.5), 2: (2.0, 1.0)}
+    assert with_positions.extra["qubit_coordinates"] == expected
+    assert partial.extra["qubit_coordinates"] is None  # all or nothing
+    assert without.extra["qubit_coordinates"] is None
+
+
 @pytest.mark.parametrize(
     ("devices", "match"),
     [
