@@ -16,6 +16,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "gate_maps",
+    "compare_picture",
 ]
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"

@@ -38,7 +38,7 @@ from .vendors import VENDOR_KEYS
 EMULATORS_ENV = "QISKIT_MULTICLOUD_EMULATORS"
 
 #: Modules with a ``register(commands: Commands) -> None`` adding further subcommands.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("qiskit_multicloud.cli_select",)
 
 #: Statuses a job-store record can have (``jobs --status`` accepts these).
 RECORD_STATUSES: tuple[str, ...] = (

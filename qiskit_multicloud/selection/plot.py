@@ -50,7 +50,9 @@ def plot_comparison(comparison: Comparison, path: str | None = None, top: int = 
     hist.set_xticklabels(outcomes, rotation=60 if len(outcomes) > 8 else 0, fontsize=8)
     hist.set_ylabel("probability")
     hist.set_title(f"{comparison.circuit.name}: {comparison.shots} shots per device")
-    hist.legend(fontsize=7, ncol=2)
+    peak = max((max(values, default=0.0) for _, values in series), default=1.0)
+    hist.set_ylim(0, peak * 1.3 or 1.0)
+    hist.legend(fontsize=7, ncol=3, loc="upper center")
 
     names = [run.name for run in runs]
     estimated = [run.estimate.probability if run.estimate else 0.0 for run in runs]
@@ -61,13 +63,14 @@ def plot_comparison(comparison: Comparison, path: str | None = None, top: int = 
              label=f"measured Hellinger fidelity vs {comparison.reference}")
     for position, run in zip(positions, runs, strict=True):
         if not run.ok:
-            bars.text(position, 0.05, run.status, ha="center", rotation=90, fontsize=8,
-                      color="darkred")
+            bars.text(position + 0.2, 0.03, run.status, ha="center", va="bottom", rotation=90,
+                      fontsize=8, color="darkred")
     bars.set_xticks(positions)
     bars.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
-    bars.set_ylim(0, 1.05)
+    bars.set_ylim(0, 1.35)
+    bars.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     bars.set_ylabel("fidelity")
-    bars.legend(fontsize=7, loc="lower right")
+    bars.legend(fontsize=7, loc="upper center", ncol=2)
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=90)
