@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from qiskit.circuit import Gate, Instruction, Parameter
+from qiskit.circuit import Gate, IfElseOp, Instruction, Parameter
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.transpiler import InstructionProperties, QubitProperties, Target
 
@@ -19,6 +19,10 @@ from .types import DeviceSpec, InstructionProps, Qargs
 log = logging.getLogger(__name__)
 
 _EXTRA_GATES: dict[str, Callable[[], Instruction]] = {}
+
+#: Control-flow operations a ``DeviceSpec`` may list (with qargs ``None``); the Target holds
+#: their class, as Qiskit expects, so ``transpile`` keeps them.
+CONTROL_FLOW: dict[str, type[Instruction]] = {"if_else": IfElseOp}
 
 
 def register_gate(name: str, factory: Callable[[], Instruction]) -> None:
@@ -78,6 +82,9 @@ def build_target(spec: DeviceSpec) -> Target:
     )
     skipped: list[str] = []
     for name, by_qargs in spec.gates.items():
+        if name in CONTROL_FLOW:
+            target.add_instruction(CONTROL_FLOW[name], name=name)
+            continue
         try:
             instruction = instruction_for(name)
         except KeyError:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import CONTROL_FLOW_OP_NAMES, QuantumCircuit
 from qiskit.transpiler import Target
 
 from .exceptions import CircuitValidationError
 
 #: Directives that every vendor accepts (or that translators drop) regardless of the Target.
 DIRECTIVES = frozenset({"barrier"})
+
+#: Where dynamic circuits run, for the refusal message on every other backend.
+DYNAMIC_CIRCUITS = (
+    "only IQM devices that calibrate cc_prx run dynamic circuits (if_test on one measured "
+    "bit, no else branch, no loops or switch); see 'Dynamic circuits' in the IQM vendor "
+    "docs"
+)
 
 
 def validate_circuits(
@@ -93,6 +100,11 @@ def _check_instructions(
         qargs = tuple([index_of[q] for q in instruction.qubits])
         if name in anywhere or (name, qargs) in pairs:
             continue
+        if name in CONTROL_FLOW_OP_NAMES and name not in target.operation_names:
+            raise CircuitValidationError(
+                f"{label} uses control flow ('{name}'), which {backend_name} cannot run: "
+                f"{DYNAMIC_CIRCUITS}"
+            )
         if name not in target.operation_names:
             raise CircuitValidationError(
                 f"{label} uses '{name}', which {backend_name} does not support "

@@ -3,7 +3,8 @@
 * Qubits are the DQA ``qubits`` (in DQA order) that have both ``prx`` and ``measure``;
   they get indices 0..n-1. Computational resonators are not Target qubits.
 * ``prx`` -> Qiskit ``r`` (same definition, radians), ``measure``, ``cz`` on qubit pairs in
-  both orientations, ``id`` and ``delay`` everywhere, ``reset`` where ``cc_prx`` is calibrated.
+  both orientations, ``id`` and ``delay`` everywhere, ``reset`` where ``cc_prx`` is calibrated,
+  and ``if_else`` (feed-forward) when it is.
 * Star architectures: ``cz`` between qubits ``a`` and ``b`` also exists when ``cz(a, r)`` and
   ``move(b, r)`` share a resonator ``r``; it runs as ``move(b, r) cz(a, r) move(b, r)``.
 * Errors (1 - fidelity) and durations come from the calibration set and quality-metric
@@ -202,6 +203,8 @@ def device_from_dqa(
         }
         if reset:
             spec_gates["reset"] = {q: InstructionProps() for q in sorted(reset)}
+            # feed-forward: transpile keeps if_test blocks, translated into cc_prx
+            spec_gates["if_else"] = {None: InstructionProps()}
     t1 = {index[q]: values[f"characterization.model.{q}.t1_time"] for q in qubits
           if f"characterization.model.{q}.t1_time" in values}
     t2 = {index[q]: values[f"characterization.model.{q}.t2_time"] for q in qubits

@@ -4,6 +4,12 @@ Measurement keys encode the Qiskit classical bit, following IQM's own adapter:
 ``<register>_<size>_<register index>_<bit index>``. A clbit measured more than once gets a
 ``r<k>__`` prefix on later measurements (keys must be unique within a circuit); the last one
 wins, as in Qiskit. Parsing is anchored at the end, so register names may contain ``_``.
+
+Feed-forward: ``with circuit.if_test((clbit, 1)):`` around ``r``/``x``/``y``/``rx``/``ry``
+gates becomes ``cc_prx`` instructions conditioned on the last measurement into ``clbit``
+(that ``measure`` gets a ``feedback_key`` equal to its key; ``feedback_qubit`` is its qubit).
+Everything else IQM cannot run conditionally (register conditions, else branches, loops,
+``switch``) is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from qiskit.circuit import CircuitInstruction, QuantumCircuit
+from qiskit.circuit import (
+    CONTROL_FLOW_OP_NAMES,
+    CircuitInstruction,
+    ClassicalRegister,
+    Clbit,
+    IfElseOp,
+    QuantumCircuit,
+)
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
 from ...types import CircuitLayout
@@ -88,6 +101,7 @@ class CircuitTranslator:
             "id": lambda inst, locus: [],
             "delay": self._delay,
             "reset": lambda inst, locus: [_inst("reset", locus)],
+            "if_else": self._if_else,
         }
 
     def translate(self, circuit: QuantumCircuit) -> dict[str, Any]:
@@ -97,10 +111,16 @@ class CircuitTranslator:
         self._seen: dict[int, int] = {}
         self._qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
         self._cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
+        self._last_measure: dict[int, Instruction] = {}
         instructions: list[Instruction] = []
         for inst in circuit.data:
             name = inst.operation.name
             converter = self._converters.get(name)
+            if converter is None and name in CONTROL_FLOW_OP_NAMES:
+                raise CircuitValidationError(
+                    f"circuit {circuit.name!r} uses '{name}', which IQM cannot run: IQM's only "
+                    f"classical control is {FEED_FORWARD}"
+                )
             if converter is None:
                 raise CircuitValidationError(
                     f"circuit {circuit.name!r} uses '{name}', which IQM cannot run "
@@ -153,7 +173,59 @@ class CircuitTranslator:
         self._seen[clbit] = repeat + 1
         if repeat:
             key = f"r{repeat}__{key}"
-        return [_inst("measure", locus, {"key": key})]
+        measure = _inst("measure", locus, {"key": key})
+        self._last_measure[clbit] = measure
+        return [measure]
+
+    def _if_else(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
+        """``cc_prx`` for each rotation in the true branch (see the module docstring)."""
+        op = inst.operation
+        assert isinstance(op, IfElseOp)
+        where = f"circuit {self._circuit.name!r}: if_test"
+        refuse = f"; IQM runs only {FEED_FORWARD}"
+        true_body, false_body = op.blocks[0], (op.blocks[1] if len(op.blocks) > 1 else None)
+        if false_body is not None and false_body.data:
+            raise CircuitValidationError(f"{where} has an else branch{refuse}")
+        target, value = _condition(op, where + refuse)
+        if value != 1:
+            raise CircuitValidationError(
+                f"{where} is conditioned on the value {value}{refuse} (the gate runs when the "
+                "bit is 1; to act on 0, flip the gate instead)"
+            )
+        measure = self._last_measure.get(self._cindex[target])
+        if measure is None:
+            raise CircuitValidationError(
+                f"{where} is conditioned on a clbit that nothing has measured into yet{refuse}"
+            )
+        feedback_key = measure["args"]["key"]
+        measure["args"]["feedback_key"] = feedback_key
+        body_locus = dict(zip(true_body.qubits, locus, strict=True))
+        out = []
+        for body_inst in true_body.data:
+            name = body_inst.operation.name
+            if name in ("barrier", "id"):
+                continue
+            rotation = _ROTATIONS.get(name)
+            if rotation is None:
+                raise CircuitValidationError(
+                    f"{where} contains '{name}'{refuse}; transpile(circuit, backend) turns "
+                    "single-qubit gates into r"
+                )
+            params = [_angle(p, self._circuit, name) for p in body_inst.operation.params]
+            angle, phase = rotation(params)
+            out.append(
+                _inst(
+                    "cc_prx",
+                    [body_locus[body_inst.qubits[0]]],
+                    {
+                        "angle": angle,
+                        "phase": phase,
+                        "feedback_qubit": measure["locus"][0],
+                        "feedback_key": feedback_key,
+                    },
+                )
+            )
+        return out
 
     def _delay(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
         op = inst.operation
@@ -161,6 +233,43 @@ class CircuitTranslator:
         scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "dt": 1e-9}
         seconds = duration * scale.get(op.unit, 1.0)
         return [_inst("delay", locus, {"duration": seconds})]
+
+
+#: What IQM's feed-forward (``cc_prx``) can express, for error messages.
+FEED_FORWARD = (
+    "'with circuit.if_test((clbit, 1)):' around r/x/y/rx/ry gates (no else branch), "
+    "conditioned on a bit measured earlier in the circuit"
+)
+
+#: Conditional single-qubit gates -> (angle, phase) of the ``cc_prx`` they become.
+_ROTATIONS: dict[str, Callable[[list[float]], tuple[float, float]]] = {
+    "r": lambda p: (p[0], p[1]),
+    "x": lambda p: (math.pi, 0.0),
+    "rx": lambda p: (p[0], 0.0),
+    "y": lambda p: (math.pi, math.pi / 2),
+    "ry": lambda p: (p[0], math.pi / 2),
+}
+
+
+def _condition(op: IfElseOp, refusal: str) -> tuple[Clbit, int]:
+    """The (clbit, value) an ``if_else`` tests; one-bit registers count as their bit.
+
+    Raises:
+        CircuitValidationError: an expression or a register of several bits.
+    """
+    condition = op.condition
+    if not isinstance(condition, tuple):
+        raise CircuitValidationError(f"{refusal} (got a classical expression condition)")
+    target, value = condition
+    if isinstance(target, ClassicalRegister):
+        if target.size != 1:
+            raise CircuitValidationError(
+                f"{refusal} (got a condition on the {target.size}-bit register "
+                f"{target.name!r}; condition on one bit instead)"
+            )
+        target = target[0]
+    assert isinstance(target, Clbit)
+    return target, int(value)
 
 
 def _jsonable(value: Any) -> Any:
