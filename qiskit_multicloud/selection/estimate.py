@@ -9,7 +9,8 @@ as-soon-as-possible schedule of the published gate durations.
 Where a device publishes no error for an operation, the estimate uses a clearly marked
 assumption (:data:`ASSUMED_ERRORS`) and names the gap in ``missing``; it never treats an
 unpublished error as zero. Exceptions: virtual gates (:data:`VIRTUAL_GATES`, frame changes
-that take no time) and simulators, which are ideal by construction.
+that take no time) and simulators, which are ideal by construction. An explicit ``delay`` is
+idle time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.transpiler import InstructionProperties, Target
@@ -25,7 +27,7 @@ from qiskit.transpiler import InstructionProperties, Target
 ASSUMED_ERRORS: Mapping[str, float] = {"1q": 1e-3, "2q": 1e-2, "measure": 2e-2}
 
 #: Gates that are frame changes on every vendor here: no duration, no error of their own.
-VIRTUAL_GATES = frozenset({"rz", "p", "u1", "z", "id", "delay"})
+VIRTUAL_GATES = frozenset({"rz", "p", "u1", "z", "id"})
 
 #: Not operations on the quantum state.
 _IGNORED = frozenset({"barrier"})
@@ -88,6 +90,11 @@ def estimate_success(
         if name in _IGNORED:
             continue
         qargs = tuple(index[q] for q in instruction.qubits)
+        if name == "delay":  # an explicit wait: idle time, no error of its own
+            wait = _delay_seconds(instruction.operation, target.dt)
+            for q in qargs:
+                clock[q] += wait
+            continue
         props = _properties(target, name, qargs)
         error = props.error if props is not None else None
         duration = props.duration if props is not None else None
@@ -134,6 +141,18 @@ def estimate_success(
         missing=tuple(missing),
         assumptions=tuple(assumptions),
     )
+
+
+_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12}
+
+
+def _delay_seconds(operation: Any, dt: float | None) -> float:
+    """A ``Delay``'s length in seconds (``dt`` units need the Target's ``dt``)."""
+    value = float(operation.duration or 0.0)
+    unit = getattr(operation, "unit", "dt")
+    if unit == "dt":
+        return value * dt if dt else 0.0
+    return value * _SECONDS.get(unit, 0.0)
 
 
 def _properties(

@@ -85,6 +85,18 @@ def test_idle_time_decays_with_t1_and_t2() -> None:
     assert estimate.probability < estimate.gate_factor
 
 
+def test_explicit_delays_count_as_idle_time() -> None:
+    target = build_target(fake_device())
+    qc = QuantumCircuit(5)
+    qc.sx(0)
+    qc.delay(2e-6, 0, unit="s")
+    qc.delay(500, 0, unit="ns")
+    qc.sx(0)
+    estimate = estimate_success(qc, target)
+    assert estimate.idle_factor == pytest.approx(math.exp(-2.5e-6 * (1 / 2e-4 + 1 / 5e-5)))
+    assert estimate.gate_factor == pytest.approx((1 - 1e-3) ** 2) and not estimate.missing
+
+
 def test_unpublished_errors_are_assumed_and_marked_never_perfect() -> None:
     spec = dataclasses.replace(
         fake_device(), gates=uniform_gates(5, ["rz", "sx"], ["cz"], edges=[(0, 1)]), t1={}, t2={}
