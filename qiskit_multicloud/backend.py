@@ -376,6 +376,7 @@ class MultiCloudBackend(BackendV2):
         store = self.job_store
         sizes = list(record.chunk_sizes)
         found: list[str | None] = []
+        absent: list[VendorAPIError] = []
         for index in range(len(sizes)):
             options = {**record.options, "submission_tag": f"qmc-{record.record_id}-{index}"}
             reserved = record.reserved.get(str(index), {})
@@ -387,18 +388,27 @@ class MultiCloudBackend(BackendV2):
                         f"{self.vendor}: could not check the interrupted submit of record "
                         f"{record.record_id} ({exc}); the record is unchanged, try again later"
                     ) from exc
-                refs = [ref for ref in found if ref]
-                if store is not None:
-                    store.mark_failed(record.record_id, f"recovered: {exc}")
-                kept = f"; chunks that do exist: {refs}" if refs else ""
-                raise MultiCloudError(
-                    f"{self.vendor}: the interrupted submit of record {record.record_id} "
-                    f"created no job that will run ({exc}). Nothing was resubmitted; it is "
-                    f"safe to run the circuits again{kept}"
-                ) from exc
+                absent.append(exc)
+                found.append("")
+        refs = [ref for ref in found if ref]
         if not sizes or None in found:
-            raise self._cannot_tell(record, [ref for ref in found if ref])
-        refs = [ref for ref in found if ref is not None]
+            raise self._cannot_tell(record, refs)
+        if absent:
+            reason = "; ".join(str(exc) for exc in absent)
+            if store is not None and refs:
+                store.mark_uncertain(record.record_id, f"partly recovered: {reason}", refs)
+            elif store is not None:
+                store.mark_failed(record.record_id, f"recovered: {reason}")
+            kept = (
+                f". Chunks that do exist (their results stay retrievable by vendor id): {refs}"
+                if refs
+                else "; it is safe to run the circuits again"
+            )
+            raise MultiCloudError(
+                f"{self.vendor}: {len(absent)} of {len(sizes)} chunk(s) of the interrupted "
+                f"submit of record {record.record_id} created no job that will run ({reason}). "
+                f"Nothing was resubmitted{kept}"
+            )
         job = self.job_from_refs(refs, sizes, record.layouts, record.options, record.record_id)
         if store is not None:
             store.mark_submitted(record.record_id, refs, sizes, job.job_id())

@@ -251,6 +251,7 @@ class MultiCloudJob(JobV1):
                 outcome.metadata.setdefault("vendor_job_id", ref)
                 outcome.metadata.setdefault("vendor_status", chunk.raw if chunk else None)
                 outcomes.append(outcome)
+        self._check_shots(outcomes)
         want_memory = bool(self.run_options.get("memory"))
         for outcome in outcomes:
             if not want_memory:
@@ -301,6 +302,26 @@ class MultiCloudJob(JobV1):
                 if not is_transient(exc) or attempt > self.max_transient_failures:
                     raise
                 self._sleep(min(2.0**attempt * 0.05, 2.0))
+
+    def _check_shots(self, outcomes: Sequence[CircuitCounts]) -> None:
+        """Refuse counts whose total is not the shots recorded for the job.
+
+        A different total means the answer is not this job's (e.g. another server's job with
+        the same id) or is broken; it is never turned into a ``Result``.
+        """
+        asked = int(self.run_options["shots"])
+        fewer_ok = self._adapter.may_return_fewer_shots(self.run_options)
+        for index, outcome in enumerate(outcomes):
+            expected = asked
+            total = sum(outcome.counts.values())
+            if total == expected or (fewer_ok and total < expected):
+                continue
+            raise MalformedResponseError(
+                f"{self._adapter.vendor}: job {self.job_id()} circuit {index} returned "
+                f"{total} shot(s) but {expected} were asked (local record "
+                f"{self.record_id}); the counts are not used",
+                vendor=self._adapter.vendor,
+            )
 
     def _failure(self, status: JobStatus) -> JobFailedError:
         raws = [s.raw for s in self._chunk_status if s is not None]

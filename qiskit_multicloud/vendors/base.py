@@ -193,6 +193,11 @@ class VendorAdapter(abc.ABC):
         """
         return None
 
+    def may_return_fewer_shots(self, options: RunOptions) -> bool:
+        """True when the vendor documents results with fewer shots than asked (e.g. IQM
+        heralding drops shots); never more. Default: exactly the shots asked."""
+        return False
+
     def failure_message(self, job_ref: str) -> str | None:
         """Why a job failed, if the vendor says (fetched only after an ERROR status)."""
         return None

@@ -47,7 +47,10 @@ CHILD = textwrap.dedent(
 )
 
 #: Seconds the forced latency holds the submit request (the child is killed meanwhile).
-IN_FLIGHT = 0.5
+IN_FLIGHT = 1.0
+#: Seconds between the server seeing the request line and the kill: the client sends the
+#: body after the headers, and a body cut short is (rightly) never acted on.
+BODY_SENT = 0.2
 
 
 def _wait_for(condition: Any, what: str, limit: float = 60.0) -> None:
@@ -70,6 +73,7 @@ def _crash_during_submit(emu: Any) -> None:
         _wait_for(lambda: emu.faults.fired["latency"] >= 1 or child.poll() is not None,
                   "the submit request to reach the emulator")
         assert child.poll() is None, child.communicate()
+        time.sleep(BODY_SENT)
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate(timeout=30)
     finally:
@@ -269,3 +273,69 @@ def test_oqtopus_recover_exact_requests() -> None:
         methods = [(r.method, r.path) for r in mock.request_history]
         assert methods == [("GET", "/jobs/j-1/status"), ("GET", "/jobs/j-2/status"),
                            ("POST", "/jobs/j-2/cancel")]
+
+
+def test_partly_submitted_multi_chunk_run_names_the_chunks_that_exist(
+    emulator_factory: Any,
+) -> None:
+    """OQTOPUS runs one job per circuit: the process dies before the second billable submit."""
+    from qiskit import QuantumCircuit, transpile
+
+    emu = emulator_factory("oqtopus")
+
+    class Killed(BaseException):
+        pass
+
+    with MultiCloudProvider({"oqtopus": emu.settings()}, vendors=["oqtopus"]) as provider:
+        backend = provider.get_backend(DEVICES["oqtopus"])
+        backend.submit_concurrency = 1  # type: ignore[misc]  # chunks in order
+        original = backend.adapter.transport.json
+        submits: list[str] = []
+
+        def json_or_die(method: str, path: str, **kwargs: Any) -> Any:
+            if path.endswith("/submit"):
+                submits.append(path)
+                if len(submits) == 2:
+                    raise Killed
+            return original(method, path, **kwargs)
+
+        backend.adapter.transport.json = json_or_die  # type: ignore[method-assign]
+        qc = QuantumCircuit(1, 1)
+        qc.measure(0, 0)
+        with pytest.raises(Killed):
+            backend.run(transpile([qc, qc], backend), shots=5, **FAST)
+    record = _only_record()
+    first = record.reserved["0"]["job_id"]
+    with (
+        MultiCloudProvider({"oqtopus": emu.settings()}, vendors=["oqtopus"]) as provider,
+        pytest.raises(MultiCloudError, match="1 of 2 chunk") as info,
+    ):
+        provider.retrieve_job(record.record_id)
+    assert first in str(info.value) and "Nothing was resubmitted" in str(info.value)
+    after = JobStore().get(record.record_id)
+    assert after is not None and after.chunk_refs == (first,)
+    assert len(emu.jobs.all()) == 1
+    second = record.reserved["1"]["job_id"]
+    assert emu.app.records[second]["status"] == "cancelled"
+
+
+def test_qoro_recover_exact_requests() -> None:
+    from qiskit_multicloud.config import Secret
+    from qiskit_multicloud.exceptions import VendorAPIError
+    from qiskit_multicloud.types import DeviceSpec
+    from qiskit_multicloud.vendors.qoro.adapter import QoroAdapter
+    from qiskit_multicloud.vendors.qoro.settings import QoroSettings
+
+    settings = QoroSettings(url="https://qoro.example.com/api", api_key=Secret("k"))
+    adapter = QoroAdapter.from_settings(settings)
+    device = DeviceSpec(vendor="qoro", device_id="sim", n_qubits=1, gates={})
+    base = "https://qoro.example.com/api"
+    with rm.Mocker() as mock:
+        mock.get(f"{base}/job/j1/status/", json={"status": "RUNNING", "job_id": "j1"})
+        assert adapter.recover(device, {"job_id": "j1"}, {}) == "j1"
+        mock.get(f"{base}/job/j2/status/", json={"status": "PENDING", "job_id": "j2"})
+        assert adapter.recover(device, {"job_id": "j2"}, {}) is None  # cannot tell
+        with pytest.raises(VendorAPIError, match="before a job was initialised"):
+            adapter.recover(device, {}, {})
+        assert [(r.method, r.path) for r in mock.request_history] == [
+            ("GET", "/api/job/j1/status/"), ("GET", "/api/job/j2/status/")]

@@ -272,3 +272,30 @@ def test_cancel_of_a_finished_job_returns_false(vendor: str, emulator_factory: A
         record = provider.job_store.get(job.job_id())  # type: ignore[union-attr]
         assert record is not None and record.status in (SUBMITTED, "DONE")
     assert SUBMITTING != SUBMITTED
+
+
+def test_counts_of_another_servers_job_are_refused_by_the_recorded_shots(
+    tmp_path: Path, emulator_factory: Any
+) -> None:
+    """An old record (no origin) polled on the wrong server: totals differ, no Result."""
+    from qiskit_multicloud.exceptions import MalformedResponseError
+
+    path = tmp_path / "jobs.sqlite"
+    first = emulator_factory("qilimanjaro")
+    second = emulator_factory("qilimanjaro")
+    ids = []
+    for emu, shots, store in ((first, 5, path), (second, 9, False)):
+        with MultiCloudProvider(
+            {"qilimanjaro": emu.settings()}, vendors=["qilimanjaro"], job_store=store
+        ) as provider:
+            backend = provider.get_backend(DEVICES["qilimanjaro"])
+            ids.append(backend.run(one_circuit(backend), shots=shots, **FAST).job_id())
+    assert ids[0] == ids[1]
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE jobs SET origin = ''")  # as written by an older version
+    with MultiCloudProvider(
+        {"qilimanjaro": second.settings()}, vendors=["qilimanjaro"], job_store=path
+    ) as provider:
+        job = provider.retrieve_job(ids[0])
+        with pytest.raises(MalformedResponseError, match="returned 9 shot.* but 5 were asked"):
+            job.result(timeout=30)

@@ -315,6 +315,10 @@ class IQMAdapter(VendorAdapter):
             )
         return outcomes
 
+    def may_return_fewer_shots(self, options: Mapping[str, Any]) -> bool:
+        """Heralding discards the shots whose qubits were not in the ground state."""
+        return str(options.get("heralding_mode") or "none") != "none"
+
     def cancel(self, job_ref: str) -> bool:
         """Cancel; a refusal because the job is already final is a no-op (False)."""
         try:

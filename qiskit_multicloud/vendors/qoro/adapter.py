@@ -223,6 +223,8 @@ class QoroAdapter(VendorAdapter):
                 vendor=VENDOR,
             ) from exc
         job_id = str(require(answer, "job_id", str, "job/init/ reply"))
+        # Not finalized, the job never runs: if this cannot be recorded, send nothing more.
+        self.report_reserved(options, job_id=job_id)
         tag = str(options.get("submission_tag") or "")
         total = len(payload["fragments"])
         for index, body in enumerate(payload["fragments"]):
@@ -285,6 +287,28 @@ class QoroAdapter(VendorAdapter):
                     status=400,
                 )
             index += 1
+        return job_id
+
+    def recover(
+        self, device: DeviceSpec, reserved: Mapping[str, Any], options: RunOptions
+    ) -> str | None:
+        """After a crash: ``GET job/{id}/status/`` of the job id stored after ``job/init/``.
+
+        Past ``PENDING`` the job was finalized (it is queued or ran): return it. ``PENDING``
+        is both "waiting for circuits" and "queued", so the service cannot tell: ``None``.
+
+        Raises:
+            VendorAPIError: no job was initialised before the process died.
+        """
+        job_id = str(reserved.get("job_id") or "")
+        if not job_id:
+            raise VendorAPIError(
+                "qoro: the run was interrupted before a job was initialised and recorded, so "
+                "no circuits were uploaded",
+                vendor=VENDOR,
+            )
+        if self.status(job_id).raw.upper() == "PENDING":
+            return None
         return job_id
 
     def _upload_failed(
