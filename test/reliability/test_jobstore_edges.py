@@ -297,5 +297,5 @@ def test_counts_of_another_servers_job_are_refused_by_the_recorded_shots(
         {"qilimanjaro": second.settings()}, vendors=["qilimanjaro"], job_store=path
     ) as provider:
         job = provider.retrieve_job(ids[0])
-        with pytest.raises(MalformedResponseError, match="returned 9 shot.* but 5 were asked"):
+        with pytest.raises(MalformedResponseError, match=r"returned 9 shot.* but 5 were asked"):
             job.result(timeout=30)
