@@ -21,6 +21,7 @@ from .exceptions import (
     SubmissionUncertainError,
     VendorAPIError,
     VendorConnectionError,
+    VendorUnavailableWarning,
 )
 from .job import MultiCloudJob
 from .jobstore import JobStore
@@ -46,5 +47,6 @@ __all__ = [
     "SubmissionUncertainError",
     "VendorAPIError",
     "VendorConnectionError",
+    "VendorUnavailableWarning",
     "__version__",
 ]

@@ -19,6 +19,7 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import CouplingMap, Target
 
 from .exceptions import (
+    CircuitValidationError,
     MalformedResponseError,
     MultiCloudError,
     SubmissionUncertainError,
@@ -241,12 +242,20 @@ class MultiCloudBackend(BackendV2):
             options: run options (``shots``, ``memory``, vendor-specific ones, ...).
 
         Raises:
-            CircuitValidationError: a circuit or option cannot run here (nothing was sent).
+            CircuitValidationError: a circuit or option cannot run here, or the vendor
+                reports the device offline and ``allow_offline=True`` was not passed
+                (nothing was sent).
             SubmissionUncertainError: the submit may have reached the vendor without an
                 answer; it is recorded in the job store and not repeated.
             VendorAPIError: the vendor refused the submission.
         """
         circuits, resolved = self._prepare(run_input, options)
+        if not self.online and not resolved["allow_offline"]:
+            raise CircuitValidationError(
+                f"{self.vendor}:{self.name} is reported offline by the vendor, so nothing was "
+                "sent; choose an online backend (provider.backends(online=True)), call "
+                "backend.refresh() if it is back, or pass allow_offline=True to submit anyway"
+            )
         layouts = [CircuitLayout.from_circuit(c) for c in circuits]
         size = self.max_circuits or len(circuits)
         chunks = [circuits[i : i + size] for i in range(0, len(circuits), size)]

@@ -38,7 +38,10 @@ from .vendors import VENDOR_KEYS
 EMULATORS_ENV = "QISKIT_MULTICLOUD_EMULATORS"
 
 #: Modules with a ``register(commands: Commands) -> None`` adding further subcommands.
-COMMAND_MODULES: tuple[str, ...] = ("qiskit_multicloud.cli_select",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "qiskit_multicloud.cli_accounts",
+    "qiskit_multicloud.cli_select",
+)
 
 #: Statuses a job-store record can have (``jobs --status`` accepts these).
 RECORD_STATUSES: tuple[str, ...] = (
@@ -157,8 +160,20 @@ def add_emulator_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_account_option(parser: argparse.ArgumentParser) -> None:
+    """``--account VENDOR=NAME`` (repeatable): use a saved account other than the default."""
+    parser.add_argument(
+        "--account",
+        action="append",
+        metavar="VENDOR=NAME",
+        help="use this saved account for VENDOR instead of its default (repeatable; see "
+        "'qiskit-multicloud accounts')",
+    )
+
+
 def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | None) -> None:
-    """``--vendor``, ``--emulated`` and ``--emulator``: which clouds a command talks to."""
+    """``--vendor``, ``--emulated``, ``--emulator`` and ``--account``: which clouds a command
+    talks to."""
     add_vendor_option(parser, default=vendor_default)
     parser.add_argument(
         "--emulated",
@@ -166,6 +181,26 @@ def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | 
         help="start local emulators inside this process (nothing is recorded)",
     )
     add_emulator_option(parser)
+    add_account_option(parser)
+
+
+def parse_accounts(specs: Sequence[str]) -> dict[str, str]:
+    """``{vendor: account name}`` from ``VENDOR=NAME`` specs.
+
+    Raises:
+        ConfigurationError: a spec is malformed or names an unknown vendor.
+    """
+    chosen: dict[str, str] = {}
+    for spec in specs:
+        vendor, _, name = spec.partition("=")
+        vendor, name = vendor.strip().lower(), name.strip()
+        if vendor not in VENDOR_KEYS or not name:
+            raise ConfigurationError(
+                f"bad --account {spec!r}; expected VENDOR=NAME with VENDOR one of "
+                f"{', '.join(VENDOR_KEYS)}"
+            )
+        chosen[vendor] = name
+    return chosen
 
 
 def parse_emulators(specs: Sequence[str]) -> dict[str, VendorSettings]:
@@ -228,7 +263,7 @@ def provider_from_args(args: argparse.Namespace) -> MultiCloudProvider:
     if specs:
         settings = parse_emulators(specs)
         return MultiCloudProvider(settings, vendors=tuple(settings))
-    return MultiCloudProvider()
+    return MultiCloudProvider(accounts=parse_accounts(getattr(args, "account", None) or []))
 
 
 def require_vendors(provider: MultiCloudProvider) -> None:
@@ -543,10 +578,12 @@ def register(commands: Commands) -> None:
     status = commands.add("status", cmd_status, "ask the vendor for a recorded job's status")
     status.add_argument("job_id", metavar="JOB", help="job id or local record id (see 'jobs')")
     add_emulator_option(status)
+    add_account_option(status)
 
     cancel = commands.add("cancel", cmd_cancel, "cancel a recorded job")
     cancel.add_argument("job_id", metavar="JOB", help="job id or local record id (see 'jobs')")
     add_emulator_option(cancel)
+    add_account_option(cancel)
 
 
 def build_parser() -> Parser:

@@ -20,7 +20,8 @@ Every error the package raises on purpose derives from :class:`MultiCloudError`,
     └── JobTimeoutError                  waiting for a job ran out of time (also Qiskit's)
 
     MultiCloudWarning(UserWarning)       e.g. an unknown run() option
-    └── JobStoreWarning                  a write after a submit went to the fallback journal
+    ├── JobStoreWarning                  a write after a submit went to the fallback journal
+    └── VendorUnavailableWarning         one vendor is skipped (unreachable, misconfigured)
 
 Foreign exceptions (``requests``, ``json``) are translated in exactly one place,
 :mod:`qiskit_multicloud.transport`, with ``raise ... from`` so the cause stays visible.
@@ -169,3 +170,17 @@ class JobStoreWarning(MultiCloudWarning):
         self.path = path
         self.record_id = record_id
         self.job_id = job_id
+
+
+class VendorUnavailableWarning(MultiCloudWarning):
+    """One vendor could not be configured or reached and is skipped; the others still work.
+
+    Attributes:
+        vendor: vendor key.
+        reason: the error that made it unavailable.
+    """
+
+    def __init__(self, message: str, *, vendor: str, reason: BaseException) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.reason = reason

@@ -93,6 +93,14 @@ BASE_OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("job_tags", None, "free-text tags recorded with the job", (list, tuple)),
     OptionSpec(
+        "allow_offline",
+        False,
+        "submit even when the vendor reports the device offline or inactive (it may queue "
+        "the job until the device returns, or reject it); by default run() refuses before "
+        "sending anything",
+        (bool,),
+    ),
+    OptionSpec(
         "seed_simulator",
         None,
         "accepted because Qiskit primitives pass it; vendor devices ignore it",

@@ -1,8 +1,12 @@
 """``MultiCloudProvider``: one entry point to every configured vendor.
 
 Nothing touches the network at import or construction. Vendors are configured from
-explicit arguments, environment variables or the vendors' own files; device lists are
-fetched on first use, concurrently across vendors, and cached until :meth:`refresh`.
+explicit arguments, environment variables, saved accounts or the vendors' own files (see
+:mod:`qiskit_multicloud.accounts`); device lists are fetched on first use, concurrently
+across vendors within ``discovery_timeout`` seconds, and cached until :meth:`refresh`. A
+vendor that is misconfigured or does not answer in time is skipped with one
+:class:`~qiskit_multicloud.exceptions.VendorUnavailableWarning` and remembered as failed
+until :meth:`refresh`, so it never blocks the other vendors twice.
 """
 
 from __future__ import annotations
@@ -11,16 +15,25 @@ import difflib
 import logging
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import accounts as saved
 from .backend import MultiCloudBackend
 from .config import VendorSettings
-from .exceptions import BackendNotFoundError, ConfigurationError, MultiCloudError
+from .exceptions import (
+    BackendNotFoundError,
+    ConfigurationError,
+    MultiCloudError,
+    VendorConnectionError,
+    VendorUnavailableWarning,
+)
 from .job import MultiCloudJob
 from .jobstore import SUBMITTING, UNCERTAIN, JobRecord, JobStore
+from .types import DeviceSpec
 from .vendors import VENDOR_KEYS, plugin, resolve_settings
 from .vendors.base import VendorAdapter
 
@@ -36,17 +49,33 @@ log = logging.getLogger(__name__)
 
 Credentials = Mapping[str, VendorSettings | Mapping[str, Any]]
 
+#: Seconds the provider waits for all vendors' device lists together (``discovery_timeout``).
+DEFAULT_DISCOVERY_TIMEOUT = 5.0
+
+
+def _known_vendor(vendor: str) -> str:
+    key = str(vendor).lower()
+    if key not in VENDOR_KEYS:
+        raise ConfigurationError(f"unknown vendor {vendor!r}; known: {', '.join(VENDOR_KEYS)}")
+    return key
+
 
 class MultiCloudProvider:
     """Backends of OQC QCaaS, OQTOPUS, IQM, Qoro and Qilimanjaro QaaS behind one provider.
 
     Args:
         credentials: per-vendor settings, e.g. ``{"oqc": {"url": ..., "token": ...}}``;
-            vendors not named here are configured from their environment variables and
-            files, as their own SDKs do.
+            vendors not named here are configured from their environment variables, saved
+            accounts and files, as their own SDKs do.
         vendors: restrict to these vendor keys (default: all five).
+        accounts: saved account to use per vendor, e.g. ``{"iqm": "lab2"}`` (see
+            :meth:`save_account`); without it each vendor's default saved account is used
+            when its environment variables do not configure it.
         job_store: where submissions are recorded; a path, a :class:`JobStore`, or
             ``False`` to keep no record.
+        discovery_timeout: seconds to wait for all vendors' device lists together
+            (default :data:`DEFAULT_DISCOVERY_TIMEOUT`); a vendor that has not answered by
+            then is skipped with a warning until :meth:`refresh`.
     """
 
     def __init__(
@@ -54,16 +83,18 @@ class MultiCloudProvider:
         credentials: Credentials | None = None,
         *,
         vendors: Iterable[str] | None = None,
+        accounts: Mapping[str, str] | None = None,
         job_store: JobStore | str | Path | bool | None = None,
+        discovery_timeout: float = DEFAULT_DISCOVERY_TIMEOUT,
     ) -> None:
-        self._explicit = dict(credentials or {})
-        keys = tuple(v.lower() for v in (vendors or VENDOR_KEYS))
-        for key in (*keys, *self._explicit):
-            if key not in VENDOR_KEYS:
-                raise ConfigurationError(
-                    f"unknown vendor {key!r}; choose from {', '.join(VENDOR_KEYS)}"
-                )
-        self._vendor_keys = keys
+        self._explicit = {_known_vendor(k): v for k, v in (credentials or {}).items()}
+        self._accounts = {_known_vendor(k): str(v) for k, v in (accounts or {}).items()}
+        self._vendor_keys = tuple(_known_vendor(v) for v in (vendors or VENDOR_KEYS))
+        if not discovery_timeout > 0:
+            raise ConfigurationError(
+                f"discovery_timeout={discovery_timeout!r} must be a positive number of seconds"
+            )
+        self.discovery_timeout = float(discovery_timeout)
         if job_store is False:
             self.job_store: JobStore | None = None
         elif isinstance(job_store, JobStore):
@@ -71,8 +102,11 @@ class MultiCloudProvider:
         else:
             self.job_store = JobStore(None if job_store in (None, True) else Path(str(job_store)))
         self._adapters: dict[str, VendorAdapter] | None = None
+        self._config_errors: dict[str, ConfigurationError] = {}
         self._backends: dict[str, list[MultiCloudBackend]] = {}
         self._errors: dict[str, Exception] = {}
+        self._reported: set[str] = set()
+        self._inflight: dict[str, Future[list[DeviceSpec]]] = {}
         self._lock = threading.RLock()
         self._emulators: list[EmulatorHandle] = []
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -81,16 +115,71 @@ class MultiCloudProvider:
         configured = list(self.adapters) if self._adapters is not None else "not yet resolved"
         return f"MultiCloudProvider(vendors={configured})"
 
+    # -- saved accounts -------------------------------------------------------------------
+
+    @staticmethod
+    def save_account(
+        vendor: str,
+        *,
+        name: str | None = None,
+        overwrite: bool = False,
+        set_as_default: bool | None = None,
+        **settings: Any,
+    ) -> saved.SavedAccount:
+        """Save a vendor account to the private accounts file for later sessions.
+
+        Args:
+            vendor: vendor key, e.g. ``"iqm"``.
+            name: account name (default ``"default"``); a vendor may have several.
+            overwrite: replace an account of the same name.
+            set_as_default: make it the vendor's default account (default: only if the
+                vendor has none yet).
+            settings: the vendor's settings, as for ``credentials=`` (e.g. ``url=``,
+                ``token=``); validated before saving.
+
+        Returns:
+            The saved account as :meth:`saved_accounts` lists it (secrets redacted).
+
+        Raises:
+            ConfigurationError: unknown vendor or setting, invalid values, or the account
+                exists and ``overwrite`` is false.
+        """
+        return saved.save_account(
+            vendor, name=name, overwrite=overwrite, set_as_default=set_as_default, **settings
+        )
+
+    @staticmethod
+    def saved_accounts(
+        vendor: str | None = None, name: str | None = None
+    ) -> list[saved.SavedAccount]:
+        """Saved accounts, optionally of one vendor or name, with secrets shown as ``***``."""
+        return saved.saved_accounts(vendor, name)
+
+    @staticmethod
+    def delete_account(vendor: str, name: str | None = None) -> bool:
+        """Delete a saved account (default: the vendor's default one); False if absent."""
+        return saved.delete_account(vendor, name)
+
     # -- configuration --------------------------------------------------------------------
 
     @property
     def adapters(self) -> dict[str, VendorAdapter]:
-        """One adapter per vendor that has credentials (resolved on first use)."""
+        """One adapter per vendor that is configured (resolved on first use).
+
+        A vendor whose configuration is malformed is left out (see :attr:`unavailable`).
+        """
         with self._lock:
             if self._adapters is None:
                 adapters: dict[str, VendorAdapter] = {}
                 for key in self._vendor_keys:
-                    settings = resolve_settings(key, self._explicit.get(key))
+                    try:
+                        settings = resolve_settings(
+                            key, self._explicit.get(key), self._accounts.get(key)
+                        )
+                    except ConfigurationError as exc:
+                        log.debug("%s: configuration unusable: %s", key, exc)
+                        self._config_errors[key] = exc
+                        continue
                     if settings is None:
                         log.debug("%s: no credentials found; vendor skipped", key)
                         continue
@@ -103,48 +192,120 @@ class MultiCloudProvider:
         """Keys of the vendors this provider can reach."""
         return tuple(self.adapters)
 
-    def _vendor_backends(self, vendor: str) -> list[MultiCloudBackend]:
+    @property
+    def unavailable(self) -> dict[str, Exception]:
+        """Vendors skipped so far (misconfigured, or their device list failed) and why."""
+        self.adapters  # noqa: B018 - resolves configuration errors
         with self._lock:
-            if vendor not in self._backends:
-                adapter = self.adapters[vendor]
-                backend_class = plugin(vendor).backend
-                self._backends[vendor] = [
-                    backend_class(adapter, spec, provider=self, job_store=self.job_store)
-                    for spec in adapter.discover_devices()
-                ]
-            return self._backends[vendor]
-
-    def _all_backends(self, vendor: str | None = None) -> list[MultiCloudBackend]:
-        keys = [vendor.lower()] if vendor else list(self.adapters)
-        missing = [k for k in keys if k not in self.adapters]
-        if missing:
-            raise ConfigurationError(
-                f"vendor {missing[0]!r} has no credentials configured; see the "
-                f"'{missing[0]}' page of the docs, or use MultiCloudProvider.emulated()"
-            )
-        pending = [k for k in keys if k not in self._backends]
-        if len(pending) > 1:
-            with ThreadPoolExecutor(max_workers=len(pending)) as pool:
-                list(pool.map(self._try_vendor, pending))
-        else:
-            for key in pending:
-                self._try_vendor(key)
-        found: list[MultiCloudBackend] = []
-        for key in keys:
-            if key in self._errors and len(keys) == 1:
-                raise self._errors[key]
-            found.extend(self._backends.get(key, []))
-        return found
-
-    def _try_vendor(self, key: str) -> None:
-        try:
-            self._vendor_backends(key)
-            self._errors.pop(key, None)
-        except MultiCloudError as exc:
-            log.warning("%s: listing devices failed: %s", key, exc)
-            self._errors[key] = exc
+            return {**self._config_errors, **self._errors}
 
     # -- discovery ------------------------------------------------------------------------
+
+    def _list_devices(self, key: str, future: Future[list[DeviceSpec]]) -> None:
+        """Worker thread body: one vendor's device list into ``future``."""
+        try:
+            future.set_result(self.adapters[key].discover_devices())
+        except BaseException as exc:  # handed to the waiting caller
+            future.set_exception(exc)
+
+    def _discover(self, keys: list[str]) -> list[str]:
+        """Fetch the device lists of ``keys`` not yet known, concurrently, waiting at most
+        ``discovery_timeout`` seconds; returns the keys that failed just now."""
+        with self._lock:
+            futures: dict[str, Future[list[DeviceSpec]]] = {}
+            for key in keys:
+                if key in self._backends or key in self._errors:
+                    continue
+                future = self._inflight.get(key)
+                if future is None:
+                    future = self._inflight[key] = Future()
+                    # Daemon threads: a vendor that never answers cannot delay exit.
+                    threading.Thread(
+                        target=self._list_devices,
+                        args=(key, future),
+                        name=f"qiskit-multicloud-discover-{key}",
+                        daemon=True,
+                    ).start()
+                futures[key] = future
+        if not futures:
+            return []
+        done, _ = wait(futures.values(), timeout=self.discovery_timeout)
+        failed: list[str] = []
+        with self._lock:
+            for key, future in futures.items():
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+                if key in self._backends or key in self._errors:
+                    continue  # another caller stored the outcome
+                if future not in done:
+                    self._errors[key] = VendorConnectionError(
+                        f"{key}: no device list within the discovery timeout of "
+                        f"{self.discovery_timeout:g}s (MultiCloudProvider(discovery_timeout=...))",
+                        vendor=key,
+                    )
+                    failed.append(key)
+                    continue
+                error = future.exception()
+                if error is None:
+                    backend_class, adapter = plugin(key).backend, self.adapters[key]
+                    self._backends[key] = [
+                        backend_class(adapter, spec, provider=self, job_store=self.job_store)
+                        for spec in future.result()
+                    ]
+                elif isinstance(error, MultiCloudError):
+                    self._errors[key] = error
+                    failed.append(key)
+                else:
+                    raise error
+        return failed
+
+    def _warn_unavailable(self, keys: Iterable[str]) -> None:
+        """One warning per vendor that is skipped, the first time only."""
+        for key in keys:
+            with self._lock:
+                error = self._config_errors.get(key) or self._errors.get(key)
+                if error is None or key in self._reported:
+                    continue
+                self._reported.add(key)
+            again = (
+                "fix its configuration and create a new provider"
+                if isinstance(error, ConfigurationError)
+                else "provider.refresh() tries it again"
+            )
+            warnings.warn(
+                VendorUnavailableWarning(
+                    f"{key} skipped: {error}; other vendors are unaffected ({again})",
+                    vendor=key,
+                    reason=error,
+                ),
+                stacklevel=4,
+            )
+
+    def _all_backends(self, vendor: str | None = None) -> list[MultiCloudBackend]:
+        if vendor is not None:
+            key = _known_vendor(vendor)
+            if key in self._vendor_keys and key not in self.adapters:
+                if key in self._config_errors:
+                    raise self._config_errors[key]
+                raise ConfigurationError(
+                    f"vendor {key!r} has no credentials configured; run 'qiskit-multicloud "
+                    f"login {key}', see the '{key}' page of the docs, or use "
+                    "MultiCloudProvider.emulated()"
+                )
+            if key not in self._vendor_keys:
+                raise ConfigurationError(
+                    f"vendor {key!r} is not among this provider's vendors "
+                    f"({', '.join(self._vendor_keys)})"
+                )
+            self._discover([key])
+            if key in self._errors:
+                self._reported.add(key)
+                raise self._errors[key]
+            return list(self._backends[key])
+        keys = list(self.adapters)
+        self._discover(keys)
+        self._warn_unavailable([*self._config_errors, *keys])
+        return [b for key in keys for b in self._backends.get(key, [])]
 
     def backends(
         self,
@@ -156,11 +317,18 @@ class MultiCloudProvider:
     ) -> list[MultiCloudBackend]:
         """Backends matching every given filter.
 
+        Vendors are contacted concurrently; one that fails or does not answer within
+        ``discovery_timeout`` is left out with a :class:`VendorUnavailableWarning` (when
+        ``vendor=`` names it, its error is raised instead).
+
         Args:
             name: exact id, alias or unique prefix (see :meth:`get_backend`).
             vendor: vendor key, e.g. ``"iqm"``.
             online: only devices the vendor reports as available (or unavailable).
             min_qubits: at least this many qubits.
+
+        Raises:
+            ConfigurationError: ``vendor`` is unknown or not configured.
         """
         if kwargs:
             raise TypeError(f"unknown filter(s): {', '.join(kwargs)}")
@@ -180,13 +348,16 @@ class MultiCloudProvider:
 
         Raises:
             BackendNotFoundError: no match, or several; the message lists candidates.
+            ConfigurationError: ``vendor`` is unknown or not configured.
         """
-        candidates = self._all_backends(vendor)
-        if not candidates and not self.adapters:
+        if vendor is None and not self.adapters:
+            problems = "".join(f"; {k}: {e}" for k, e in self._config_errors.items())
             raise BackendNotFoundError(
-                "no vendor is configured: pass credentials=..., set a vendor's environment "
-                "variables, or use MultiCloudProvider.emulated() for local emulators"
+                "no vendor is configured: pass credentials=..., run 'qiskit-multicloud login "
+                "VENDOR' or MultiCloudProvider.save_account(...), set a vendor's environment "
+                f"variables, or use MultiCloudProvider.emulated() for local emulators{problems}"
             )
+        candidates = self._all_backends(vendor)
         for rule in (_exact, _alias, _prefix):
             matches = [b for b in candidates if rule(b, name)]
             if len(matches) == 1:
@@ -198,21 +369,22 @@ class MultiCloudProvider:
                     "Use a longer name or pass vendor=...",
                     candidates=names,
                 )
-        all_names = [n for b in candidates for n in b.names]
-        close = tuple(difflib.get_close_matches(name, all_names, n=5, cutoff=0.4))
-        failed = "".join(f"; {k} could not be listed: {e}" for k, e in self._errors.items())
+        close = similar_names(name, candidates)
+        unavailable = {**self._config_errors, **self._errors}
+        failed = "".join(f"; {k} is unavailable: {e}" for k, e in unavailable.items())
         hint = (
             f"did you mean {', '.join(close)}?"
             if close
-            else f"available: {', '.join(all_names) or 'none'}"
+            else f"available: {', '.join(b.name for b in candidates) or 'none'}"
         )
         raise BackendNotFoundError(f"no backend named {name!r}; {hint}{failed}", candidates=close)
 
     def refresh(self) -> None:
-        """Forget cached device lists (they are fetched again on next use)."""
+        """Forget cached device lists and failed vendors (all are tried again on next use)."""
         with self._lock:
             self._backends.clear()
             self._errors.clear()
+            self._reported.clear()
 
     # -- choosing and comparing (see qiskit_multicloud.selection) ------------------------
 
@@ -529,3 +701,24 @@ def _prefix(backend: MultiCloudBackend, name: str) -> bool:
 
 def _matches(backend: MultiCloudBackend, name: str) -> bool:
     return _exact(backend, name) or _alias(backend, name) or _prefix(backend, name)
+
+
+def _similarity(query: str, name: str) -> float:
+    """How alike two names look, 0..1: whole-name ratio, or ratio against the name's start
+    (so a mistyped short form like ``qpu:uk:9`` is close to ``qpu:uk:2:d865b5a184``)."""
+    query, name = query.lower(), name.lower()
+    whole = difflib.SequenceMatcher(None, query, name).ratio()
+    start = difflib.SequenceMatcher(None, query, name[: len(query)]).ratio()
+    return max(whole, start)
+
+
+def similar_names(
+    query: str, backends: Iterable[MultiCloudBackend], limit: int = 5, cutoff: float = 0.6
+) -> tuple[str, ...]:
+    """Backend names most like ``query``, best first (one name per backend)."""
+    scored = []
+    for backend in backends:
+        score, best = max((_similarity(query, n), n) for n in backend.names)
+        if score >= cutoff:
+            scored.append((-score, best))
+    return tuple(name for _, name in sorted(scored)[:limit])

@@ -281,18 +281,28 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+def _all_parsers(
+    parser: argparse.ArgumentParser, path: str = ""
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every parser reachable from ``parser`` (sub-subcommands like ``login iqm`` too)."""
+    yield path, parser
+    for name, sub in _subparsers(parser).items():
+        yield from _all_parsers(sub, f"{path} {name}".strip())
+
+
 def test_every_option_of_every_subcommand_has_help() -> None:
-    parser = cli.build_parser()
-    commands = _subparsers(parser)
-    assert {"demo", "emulate", "backends", "run", "jobs", "status", "cancel"} <= set(commands)
+    parsers = dict(_all_parsers(cli.build_parser()))
+    expected = {"demo", "emulate", "backends", "run", "jobs", "status", "cancel", "login",
+                "login iqm", "accounts", "logout"}
+    assert expected <= set(parsers)
     missing = [
-        f"{name} {action.dest}"
-        for name, sub in [("", parser), *commands.items()]
+        f"{name}: {action.dest}"
+        for name, sub in parsers.items()
         for action in sub._actions
         if not isinstance(action, argparse._SubParsersAction) and not action.help
     ]
     assert missing == []
-    for sub in [parser, *commands.values()]:
+    for sub in parsers.values():
         text = sub.format_help()
         assert "``" not in text and ":class:" not in text and ":func:" not in text
         assert sub.description

@@ -44,6 +44,15 @@ class EmulatorHTTPError(Exception):
         self.extra = extra
 
 
+def new_token() -> str:
+    """A random URL-safe token that never starts with ``-`` (so ``--token VALUE`` and
+    ``VENDOR=URL,TOKEN`` command lines never mistake it for an option)."""
+    while True:
+        token = secrets.token_urlsafe(18)
+        if not token.startswith("-"):
+            return token
+
+
 @dataclasses.dataclass
 class EmulatorConfig:
     """Settings common to all emulators.
@@ -59,7 +68,7 @@ class EmulatorConfig:
         options: vendor-specific extras (documented by each emulator).
     """
 
-    token: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(18))
+    token: str = dataclasses.field(default_factory=new_token)
     queue_delay: float = 0.0
     run_time: float = 0.0
     seed: int | None = None

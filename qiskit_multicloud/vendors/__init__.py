@@ -61,10 +61,13 @@ def plugin(vendor: str) -> VendorPlugin:
 
 
 def resolve_settings(
-    vendor: str, explicit: VendorSettings | Mapping[str, Any] | None
+    vendor: str,
+    explicit: VendorSettings | Mapping[str, Any] | None,
+    account: str | None = None,
 ) -> VendorSettings | None:
-    """Settings for ``vendor``: explicit > environment > vendor files; ``None`` if none found."""
-    settings_class = plugin(vendor).settings
-    if explicit is not None and not isinstance(explicit, Mapping):
-        return explicit
-    return settings_class.resolve(**dict(explicit or {}))
+    """Settings for ``vendor``: explicit (or the named saved ``account``) > environment >
+    default saved account > vendor files; ``None`` if none found (see
+    :mod:`qiskit_multicloud.accounts`)."""
+    from ..accounts import resolve
+
+    return resolve(vendor, explicit, account)

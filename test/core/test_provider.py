@@ -41,7 +41,7 @@ def provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MultiCloudProvi
     monkeypatch.setattr("qiskit_multicloud.provider.plugin", lambda key: fake)
     monkeypatch.setattr(
         "qiskit_multicloud.provider.resolve_settings",
-        lambda key, explicit: FakeSettings.resolve() if key == "oqc" else None,
+        lambda key, explicit, account=None: FakeSettings.resolve() if key == "oqc" else None,
     )
     ListingAdapter.listings = 0
     return MultiCloudProvider(job_store=tmp_path / "jobs.sqlite")
@@ -122,7 +122,9 @@ def test_unknown_vendor_rejected() -> None:
 
 
 def test_no_vendor_configured_explains_how(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("qiskit_multicloud.provider.resolve_settings", lambda key, explicit: None)
+    monkeypatch.setattr(
+        "qiskit_multicloud.provider.resolve_settings", lambda key, explicit, account=None: None
+    )
     with pytest.raises(BackendNotFoundError, match="emulated"):
         MultiCloudProvider(job_store=False).get_backend("anything")
 

@@ -147,7 +147,7 @@ def test_cancel_queued_job(emulator_factory: Any) -> None:
 
 def test_maintenance_device_holds_jobs_until_online(emu: Any, provider: MultiCloudProvider) -> None:
     backend = provider.get_backend("galadriel")
-    job = backend.run(transpile(bell(), backend), shots=10, **FAST)
+    job = backend.run(transpile(bell(), backend), shots=10, allow_offline=True, **FAST)
     assert job.status() is JobStatus.QUEUED and job.vendor_status[0].raw == "queued"
     emu.app.set_device_status("galadriel", "online")
     assert set(job.result().get_counts()) <= {"00", "11"}
