@@ -304,6 +304,9 @@ class MultiCloudProvider:
             return list(self._backends[key])
         keys = list(self.adapters)
         self._discover(keys)
+        if len(keys) == 1 and keys[0] in self._errors and not self._config_errors:
+            self._reported.add(keys[0])
+            raise self._errors[keys[0]]  # the only vendor: its error, not an empty list
         self._warn_unavailable([*self._config_errors, *keys])
         return [b for key in keys for b in self._backends.get(key, [])]
 
@@ -319,7 +322,8 @@ class MultiCloudProvider:
 
         Vendors are contacted concurrently; one that fails or does not answer within
         ``discovery_timeout`` is left out with a :class:`VendorUnavailableWarning` (when
-        ``vendor=`` names it, its error is raised instead).
+        ``vendor=`` names it, or it is the only vendor configured, its error is raised
+        instead).
 
         Args:
             name: exact id, alias or unique prefix (see :meth:`get_backend`).

@@ -350,7 +350,7 @@ def test_unavailable_device_refuses_submission(emulator_factory: Any) -> None:
     qc = QuantumCircuit(1, 1)
     qc.measure(0, 0)
     with pytest.raises(VendorAPIError, match="not available"):
-        backend.run(qc, shots=5, **FAST)
+        backend.run(qc, shots=5, allow_offline=True, **FAST)
     statuses = {r["status"] for r in handle.app.records.values()}
     assert statuses == {"cancelled"}  # the refused registration was tidied up
 
