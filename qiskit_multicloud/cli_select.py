@@ -168,7 +168,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     optimization_level=args.optimization_level,
                     seed_transpiler=args.seed,
                     timeout=args.timeout,
-                    run_options={"poll_interval": args.poll_interval},
+                    run_options={
+                        "poll_interval": args.poll_interval,
+                        "allow_offline": args.allow_offline,
+                    },
                     progress=progress,
                 )
         except KeyboardInterrupt:
@@ -270,6 +273,10 @@ def register(commands: Commands) -> None:
     compare.add_argument(
         "--poll-interval", type=positive_float, default=0.5, metavar="SECONDS",
         help="first wait between status polls; it grows up to 10 s (default: 0.5)",
+    )
+    compare.add_argument(
+        "--allow-offline", action="store_true",
+        help="also submit to named devices the vendor reports offline (they may stay queued)",
     )
     compare.add_argument(
         "--plot", default=None, metavar="FILE.png",

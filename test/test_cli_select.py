@@ -57,7 +57,7 @@ def test_compare_prints_a_table_progress_and_a_plot(
     plot = tmp_path / "out.png"
     code = cli.main(["compare", ghz_file, "--emulated", "--backends", "anemone,radagast,galadriel",
                      "--shots", "100", "--timeout", "0.2", "--poll-interval", "0.001",
-                     "--plot", str(plot)])
+                     "--allow-offline", "--plot", str(plot)])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("ghz: 100 shots, fidelity vs ideal (statevector)")
@@ -75,7 +75,7 @@ def test_compare_exits_1_when_no_device_returns_counts(
 ) -> None:
     code = cli.main(["compare", ghz_file, "--emulated", "--vendors", "qilimanjaro",
                      "--backends", "galadriel", "--shots", "10", "--timeout", "0.05",
-                     "--poll-interval", "0.001"])
+                     "--poll-interval", "0.001", "--allow-offline"])
     assert code == 1
     assert "TIMEOUT" in capsys.readouterr().out
 
