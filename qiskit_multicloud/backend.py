@@ -18,8 +18,10 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import CouplingMap, Target
 
+from .deadline import bounded, carry_deadline
 from .exceptions import (
     CircuitValidationError,
+    DeadlineExceededError,
     MalformedResponseError,
     MultiCloudError,
     SubmissionUncertainError,
@@ -44,10 +46,14 @@ log = logging.getLogger(__name__)
 def submission_uncertain(exc: MultiCloudError) -> bool:
     """True if a failed submit may still have created a job on the vendor's side.
 
-    No answer, a 5xx other than 503, or a success answer we could not read (the server
-    acted on the request, but the job id was lost with the garbled body).
+    No answer (the ``submit_timeout`` running out included, unless the last answer was a
+    429/503, which prove the server did not act), a 5xx other than 503, or a success answer
+    we could not read (the server acted on the request, but the job id was lost with the
+    garbled body).
     """
     if not isinstance(exc, VendorAPIError):
+        return False
+    if isinstance(exc, DeadlineExceededError) and exc.status in (429, 503):
         return False
     if isinstance(exc, VendorConnectionError):
         return True
@@ -241,12 +247,17 @@ class MultiCloudBackend(BackendV2):
             run_input: a circuit or a list of circuits, transpiled for this backend.
             options: run options (``shots``, ``memory``, vendor-specific ones, ...).
 
+        The network part of the submit is bounded by the ``submit_timeout`` run option
+        (default 120 s): past it, a request still unanswered ends the call with
+        :class:`SubmissionUncertainError` (recorded), whatever the server does.
+
         Raises:
             CircuitValidationError: a circuit or option cannot run here, or the vendor
                 reports the device offline and ``allow_offline=True`` was not passed
                 (nothing was sent).
             SubmissionUncertainError: the submit may have reached the vendor without an
-                answer; it is recorded in the job store and not repeated.
+                answer (or ``submit_timeout`` ran out); it is recorded in the job store and
+                not repeated.
             VendorAPIError: the vendor refused the submission.
         """
         circuits, resolved = self._prepare(run_input, options)
@@ -275,7 +286,8 @@ class MultiCloudBackend(BackendV2):
         resolved["submission_tag"] = f"qmc-{record_id or uuid.uuid4()}"
         # Translate everything before sending anything: a bad chunk costs no job.
         payloads = [self.adapter.build_payload(self.device, chunk, resolved) for chunk in chunks]
-        refs = self._submit_all(payloads, resolved, record_id)
+        with bounded(resolved["submit_timeout"]):
+            refs = self._submit_all(payloads, resolved, record_id)
         job = MultiCloudJob(
             self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep
         )
@@ -335,8 +347,9 @@ class MultiCloudBackend(BackendV2):
         errors: list[MultiCloudError] = []
         workers = min(self.submit_concurrency, len(payloads))
         with ThreadPoolExecutor(max_workers=workers) as pool:
+            submit_one = carry_deadline(self._submit_one)
             futures = {
-                pool.submit(self._submit_one, payload, options, index, record_id): index
+                pool.submit(submit_one, payload, options, index, record_id): index
                 for index, payload in enumerate(payloads)
             }
             for future in as_completed(futures):

@@ -5,6 +5,8 @@ Every error the package raises on purpose derives from :class:`MultiCloudError`,
 
     MultiCloudError(QiskitError)
     ├── ConfigurationError               missing or malformed credentials / settings
+    │   └── TLSVerificationError         the server's TLS certificate failed verification
+    │                                    (never retried; fix the CA bundle or the URL)
     ├── AuthenticationError              the vendor rejected the credentials (401/403)
     ├── BackendNotFoundError             unknown or ambiguous backend name
     │                                    (also a QiskitBackendNotFoundError)
@@ -12,6 +14,8 @@ Every error the package raises on purpose derives from :class:`MultiCloudError`,
     │                                    raised before any request is sent
     ├── VendorAPIError                   the vendor answered with an error, or an unreadable reply
     │   ├── VendorConnectionError        no answer at all (refused, timed out, dropped)
+    │   │   └── DeadlineExceededError    the time bound of the call ran out mid-exchange
+    │   │                                (a submit that hit it is *submission uncertain*)
     │   └── MalformedResponseError       an answer we could not decode or did not expect
     ├── SubmissionUncertainError         a submit may or may not have reached the vendor
     ├── JobStoreError                    the local job store cannot be used (locked, corrupt,
@@ -47,6 +51,19 @@ class MultiCloudError(QiskitError):
 
 class ConfigurationError(MultiCloudError):
     """Credentials or settings are missing or malformed."""
+
+
+class TLSVerificationError(ConfigurationError):
+    """The server's TLS certificate could not be verified (wrong host, self-signed, expired,
+    or a proxy that re-signs traffic). Never retried: the same certificate would fail again.
+
+    Attributes:
+        vendor: vendor key, e.g. ``"oqc"``.
+    """
+
+    def __init__(self, message: str, *, vendor: str) -> None:
+        super().__init__(message)
+        self.vendor = vendor
 
 
 class AuthenticationError(MultiCloudError):
@@ -101,6 +118,13 @@ class VendorAPIError(MultiCloudError):
 
 class VendorConnectionError(VendorAPIError):
     """No usable answer: connection refused, timed out, or dropped mid-reply."""
+
+
+class DeadlineExceededError(VendorConnectionError):
+    """The total time bound of the call (``job.result(timeout=...)``, the ``submit_timeout``
+    run option, or :func:`qiskit_multicloud.deadline.bounded`) ran out before an answer
+    arrived. The job engine turns it into :class:`JobTimeoutError`; during a submit it
+    makes the submission *uncertain*, as any other lost answer does."""
 
 
 class MalformedResponseError(VendorAPIError):

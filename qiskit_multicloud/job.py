@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
+from . import deadline
+from .deadline import bounded, carry_deadline
 from .exceptions import (
+    DeadlineExceededError,
     JobFailedError,
     JobTimeoutError,
     MalformedResponseError,
     MultiCloudError,
     VendorAPIError,
 )
-from .results import build_result, counts_to_memory
+from .results import build_result
 from .types import CircuitCounts, CircuitLayout, VendorJobStatus
 
 if TYPE_CHECKING:
@@ -62,12 +65,13 @@ MAX_CONCURRENT_REQUESTS = 8
 def concurrently(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     """``[function(item) for item in items]``, run on a few threads when there are several.
 
-    Results keep the order of ``items``; the first exception is raised.
+    Results keep the order of ``items``; the first exception is raised. The caller's
+    :mod:`~qiskit_multicloud.deadline` applies in the worker threads too.
     """
     if len(items) <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_REQUESTS, len(items))) as pool:
-        return list(pool.map(function, items))
+        return list(pool.map(carry_deadline(function), items))
 
 
 def aggregate_status(statuses: Sequence[JobStatus]) -> JobStatus:
@@ -183,6 +187,10 @@ class MultiCloudJob(JobV1):
     ) -> JobStatus:
         """Poll with adaptive backoff until DONE, ERROR or CANCELLED.
 
+        ``timeout`` is a total bound: every request (retries, ``Retry-After`` waits and slow
+        bodies included) ends by it, so the call returns or raises within ``timeout`` plus
+        at most one connect timeout, whatever the server does.
+
         Args:
             timeout: seconds before :class:`JobTimeoutError`; ``None`` uses the ``timeout``
                 run option (itself ``None`` = wait forever).
@@ -193,6 +201,15 @@ class MultiCloudJob(JobV1):
             JobTimeoutError: the job was not final within ``timeout`` seconds.
         """
         timeout = self.run_options.get("timeout") if timeout is None else timeout
+        with bounded(timeout):
+            return self._wait(timeout, wait, callback)
+
+    def _wait(
+        self,
+        timeout: float | None,
+        wait: float | None,
+        callback: Callable[[str, JobStatus, MultiCloudJob], None] | None,
+    ) -> JobStatus:
         first = self.run_options.get("poll_interval", 0.5) if wait is None else wait
         schedule = PollSchedule(first, self.run_options.get("max_poll_interval", 10.0))
         start = self._clock()
@@ -201,6 +218,8 @@ class MultiCloudJob(JobV1):
             try:
                 status = self.status()
                 failures = 0
+            except DeadlineExceededError as exc:
+                raise self._timed_out(self._last_status, self._clock() - start, timeout) from exc
             except VendorAPIError as exc:
                 failures += 1
                 if not is_transient(exc) or failures > self.max_transient_failures:
@@ -212,29 +231,52 @@ class MultiCloudJob(JobV1):
             if status in FINAL:
                 return status
             elapsed = self._clock() - start
-            if timeout is not None and elapsed >= timeout:
-                raise JobTimeoutError(
-                    f"job {self.job_id()} still {status.name} after {elapsed:.1f}s "
-                    f"(timeout={timeout}s); call job.result() again later or "
-                    f"provider.retrieve_job({self.job_id()!r}) from a new session"
-                )
-            pause = schedule.next()
+            if (timeout is not None and elapsed >= timeout) or deadline.expired():
+                raise self._timed_out(status, elapsed, timeout)
+            pause = deadline.cap(schedule.next())
             if timeout is not None:
                 pause = min(pause, max(0.0, timeout - elapsed))
             self._sleep(pause)
 
+    def _timed_out(
+        self, status: JobStatus, elapsed: float, timeout: float | None, doing: str = "still"
+    ) -> JobTimeoutError:
+        return JobTimeoutError(
+            f"job {self.job_id()} {doing} {status.name} after {elapsed:.1f}s "
+            f"(timeout={timeout}s); call job.result() again later or "
+            f"provider.retrieve_job({self.job_id()!r}) from a new session"
+        )
+
     def result(self, timeout: float | None = None, wait: float | None = None) -> Result:
         """Wait for the job and return its ``Result`` (one experiment per circuit).
 
+        ``timeout`` bounds the whole call, the result download included (see
+        :meth:`wait_for_final_state`); ``None`` uses the ``timeout`` run option.
+
         Raises:
-            JobTimeoutError: not finished within ``timeout``.
+            JobTimeoutError: not finished, or results not downloaded, within ``timeout``.
             JobFailedError: the job failed or was cancelled.
+            MalformedResponseError: the vendor's results are inconsistent (bad counts,
+                totals, keys).
         """
         if self._result is not None:
             return self._result
-        status = self.wait_for_final_state(timeout=timeout, wait=wait)
-        if status is not JobStatus.DONE:
-            raise self._failure(status)
+        timeout = self.run_options.get("timeout") if timeout is None else timeout
+        started = self._clock()
+        with bounded(timeout):
+            status = self.wait_for_final_state(timeout=timeout, wait=wait)
+            if status is not JobStatus.DONE:
+                raise self._failure(status)
+            try:
+                return self._build_result()
+            except DeadlineExceededError as exc:
+                raise self._timed_out(
+                    status, self._clock() - started, timeout, "is DONE, but its results were not "
+                    "downloaded in time; it is"
+                ) from exc
+
+    def _build_result(self) -> Result:
+        """Fetch every chunk's outcomes (concurrently) and build the one ``Result``."""
         starts = [sum(self.chunk_sizes[:i]) for i in range(len(self.chunk_sizes))]
         per_chunk = concurrently(
             lambda i: self._fetch_results(
@@ -251,14 +293,6 @@ class MultiCloudJob(JobV1):
                 outcome.metadata.setdefault("vendor_job_id", ref)
                 outcome.metadata.setdefault("vendor_status", chunk.raw if chunk else None)
                 outcomes.append(outcome)
-        self._check_shots(outcomes)
-        want_memory = bool(self.run_options.get("memory"))
-        for outcome in outcomes:
-            if not want_memory:
-                outcome.memory = None  # per-shot data only when asked: it dominates memory use
-            elif outcome.memory is None:
-                outcome.memory = counts_to_memory(outcome.counts)
-                outcome.memory_synthesised = True
         backend: MultiCloudBackend = self.backend()
         self._result = build_result(
             vendor=self._adapter.vendor,
@@ -267,6 +301,8 @@ class MultiCloudJob(JobV1):
             layouts=self.layouts,
             outcomes=outcomes,
             shots=int(self.run_options["shots"]),
+            memory=bool(self.run_options.get("memory")),
+            fewer_shots_allowed=self._adapter.may_return_fewer_shots(self.run_options),
             metadata={
                 "vendor_job_ids": self.chunk_refs,
                 "vendor_status": [s.raw for s in self._chunk_status if s is not None],
@@ -297,31 +333,18 @@ class MultiCloudJob(JobV1):
         while True:
             try:
                 return self._adapter.results(ref, layouts, self.run_options)
+            except DeadlineExceededError:
+                raise
             except VendorAPIError as exc:
                 attempt += 1
                 if not is_transient(exc) or attempt > self.max_transient_failures:
                     raise
-                self._sleep(min(2.0**attempt * 0.05, 2.0))
-
-    def _check_shots(self, outcomes: Sequence[CircuitCounts]) -> None:
-        """Refuse counts whose total is not the shots recorded for the job.
-
-        A different total means the answer is not this job's (e.g. another server's job with
-        the same id) or is broken; it is never turned into a ``Result``.
-        """
-        asked = int(self.run_options["shots"])
-        fewer_ok = self._adapter.may_return_fewer_shots(self.run_options)
-        for index, outcome in enumerate(outcomes):
-            expected = asked
-            total = sum(outcome.counts.values())
-            if total == expected or (fewer_ok and total < expected):
-                continue
-            raise MalformedResponseError(
-                f"{self._adapter.vendor}: job {self.job_id()} circuit {index} returned "
-                f"{total} shot(s) but {expected} were asked (local record "
-                f"{self.record_id}); the counts are not used",
-                vendor=self._adapter.vendor,
-            )
+                pause = min(2.0**attempt * 0.05, 2.0)
+                if deadline.cap(pause) < pause:
+                    raise DeadlineExceededError(
+                        f"{exc} (no time left to read the results again)", vendor=exc.vendor
+                    ) from exc
+                self._sleep(pause)
 
     def _failure(self, status: JobStatus) -> JobFailedError:
         raws = [s.raw for s in self._chunk_status if s is not None]

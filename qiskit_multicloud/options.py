@@ -82,6 +82,16 @@ BASE_OPTIONS: tuple[OptionSpec, ...] = (
         (0, None),
     ),
     OptionSpec(
+        "submit_timeout",
+        120.0,
+        "seconds backend.run() may spend on the network requests of the submit (every chunk, "
+        "retries and waits included; translation is not counted); when it runs out with a "
+        "request unanswered the submit ends as SubmissionUncertainError, recorded in the job "
+        "store",
+        (int, float),
+        (0.1, 86400),
+    ),
+    OptionSpec(
         "poll_interval", 0.5, "first wait between status polls, seconds", (int, float), (0, 3600)
     ),
     OptionSpec(

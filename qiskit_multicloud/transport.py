@@ -7,8 +7,15 @@ Responsibilities, all in one place:
 * retries with exponential backoff and jitter, for idempotent requests and for answers that
   prove the server did not act (429, 503), honouring ``Retry-After`` (:class:`RetryPolicy`);
 * one token refresh and replay on 401 where the vendor supports it (:class:`Auth.refresh`);
-* translation of ``requests``/``json`` failures into :mod:`~qiskit_multicloud.exceptions`;
-* logging without secrets (path only, never headers or query strings).
+* the current :mod:`~qiskit_multicloud.deadline` on every request: timeouts, retry waits
+  and slow bodies never run past it;
+* bodies streamed and bounded (:func:`~qiskit_multicloud.decoding.read_body`), JSON decoded
+  safely (:func:`~qiskit_multicloud.decoding.loads`);
+* translation of ``requests``/``json`` failures into :mod:`~qiskit_multicloud.exceptions`
+  (a failed TLS certificate check is :class:`~qiskit_multicloud.exceptions.TLSVerificationError`
+  and is never retried);
+* logging without secrets (path only, never headers or query strings; urllib3's own DEBUG
+  lines are filtered by :class:`QueryStringFilter`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,11 +35,15 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from . import deadline
 from .config import Secret, is_loopback_url
+from .decoding import MAX_RESPONSE_BYTES, loads, read_body
 from .exceptions import (
     AuthenticationError,
     ConfigurationError,
+    DeadlineExceededError,
     MalformedResponseError,
+    TLSVerificationError,
     VendorAPIError,
     VendorConnectionError,
 )
@@ -81,14 +93,22 @@ class RetryPolicy:
         try:
             seconds = float(value)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value)
-            if parsed is None:  # pragma: no cover - defensive, parsedate raises instead
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None  # e.g. "soon": neither seconds nor an HTTP date; normal backoff
+            if parsed is None:  # pragma: no cover - older Pythons returned None
                 return None
             seconds = parsed.timestamp() - time.time()
+        if seconds != seconds:  # NaN
+            return None
         return max(0.0, min(seconds, self.retry_after_cap))
 
 
 NO_RETRY = RetryPolicy(total=0)
+
+#: A retry is only started if, after its wait, at least this much time is left (seconds).
+MIN_ATTEMPT_SECONDS = 0.05
 
 
 def default_sleep(seconds: float) -> None:
@@ -164,27 +184,29 @@ def error_message_from_body(text: str) -> str | None:
     """
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         stripped = text.strip()
         return stripped[:500] or None
     return _message_from(body)
 
 
-def _message_from(body: Any) -> str | None:
+def _message_from(body: Any, depth: int = 0) -> str | None:
     if isinstance(body, str):
         return body or None
+    if depth > 8:  # error bodies are shallow; do not follow a hostile nesting
+        return None
     if isinstance(body, list):
-        parts = [m for m in (_message_from(item) for item in body) if m]
+        parts = [m for m in (_message_from(item, depth + 1) for item in body[:20]) if m]
         return "; ".join(parts) or None
     if not isinstance(body, dict):
         return None
     for key in ("message", "detail", "error_message", "error", "errors", "msg", "title"):
         if key in body:
-            found = _message_from(body[key])
+            found = _message_from(body[key], depth + 1)
             if found:
                 return found
     if "response" in body:
-        return _message_from(body["response"])
+        return _message_from(body["response"], depth + 1)
     return None
 
 
@@ -201,6 +223,8 @@ class Transport:
         sleep: the function used to wait between retries (default :func:`default_sleep`;
             tests pass a recorder).
         session: a ready ``requests.Session`` (tests may pass one).
+        pool_size: pooled connections per host.
+        max_response_bytes: largest decoded body accepted.
     """
 
     def __init__(
@@ -215,6 +239,7 @@ class Transport:
         sleep: Callable[[float], None] | None = None,
         session: requests.Session | None = None,
         pool_size: int = 16,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if urlsplit(base_url).scheme == "http" and not is_loopback_url(base_url):
             raise ConfigurationError(
@@ -237,6 +262,8 @@ class Transport:
         self._session.headers["User-Agent"] = user_agent or f"qiskit-multicloud/{__version__}"
         self._lock = threading.Lock()
         self.request_count = 0
+        #: Largest decoded body accepted (``decoding.MAX_RESPONSE_BYTES`` by default).
+        self.max_response_bytes = max_response_bytes
 
     def __repr__(self) -> str:
         return f"Transport(vendor={self.vendor!r}, base_url={loggable(self.base_url)!r})"
@@ -266,10 +293,10 @@ class Transport:
         """Send a request and return the decoded JSON body (``None`` for an empty body).
 
         An idempotent request whose body is not JSON (e.g. truncated) is sent again, within
-        the retry policy's ``total``.
+        the retry policy's ``total`` and the current deadline.
 
         Raises:
-            MalformedResponseError: the body is not JSON.
+            MalformedResponseError: the body is not JSON (or nested too deeply to parse).
         """
         idempotent = kwargs.get("idempotent")
         if idempotent is None:
@@ -280,26 +307,24 @@ class Transport:
             response = self.request(method, path, **kwargs)
             if not response.content:
                 return None
+            where = f"{method.upper()} {urlsplit(response.url).path}"
             try:
-                return response.json()
-            except ValueError as exc:
+                return loads(
+                    response.content,
+                    vendor=self.vendor,
+                    what=f"the {response.status_code} answer to {where}",
+                )
+            except MalformedResponseError as exc:
+                exc.status = response.status_code
                 if idempotent and attempt <= self.retry.total:
                     wait = self.retry.backoff(attempt)
-                    log.info(
-                        "%s %s %s answered an unreadable body; retry %d in %.2fs",
-                        self.vendor, method.upper(), loggable(self.url(path)), attempt, wait,
-                    )
-                    self.sleep(wait)
-                    continue
-                error = exc
-                break
-        raise MalformedResponseError(
-            f"{self.vendor}: {method} {urlsplit(response.url).path} answered "
-            f"{response.status_code} with a body that is not JSON "
-            f"({response.content[:80]!r}...)",
-            vendor=self.vendor,
-            status=response.status_code,
-        ) from error
+                    if self._pause(wait):
+                        log.info(
+                            "%s %s %s answered an unreadable body; retry %d in %.2fs",
+                            self.vendor, method.upper(), loggable(self.url(path)), attempt, wait,
+                        )
+                        continue
+                raise
 
     def request(
         self,
@@ -318,6 +343,9 @@ class Transport:
     ) -> requests.Response:
         """Send one logical request, with retries, refresh and error translation.
 
+        The whole exchange (every attempt, every wait, the body) ends by the current
+        :mod:`~qiskit_multicloud.deadline`, if any.
+
         Args:
             method: HTTP method.
             path: path relative to the base URL, or an absolute URL.
@@ -335,6 +363,10 @@ class Transport:
             AuthenticationError: 401, or 403 on a request the vendor uses for auth checks.
             VendorAPIError: any other non-success status after retries.
             VendorConnectionError: no answer after retries.
+            DeadlineExceededError: the current deadline ran out (or no retry could finish
+                before it).
+            TLSVerificationError: the server's certificate failed verification.
+            MalformedResponseError: the body is larger than :attr:`max_response_bytes`.
         """
         method = method.upper()
         url = self.url(path)
@@ -343,8 +375,11 @@ class Transport:
         send_auth = authenticate and origin(url) in self._trusted
         refreshed = False
         attempt = 0
+        limits = timeouts or self.timeouts
         while True:
             attempt += 1
+            if deadline.expired():
+                raise self._deadline_error(method, url, attempt - 1, "before sending")
             request_headers = dict(headers or {})
             if send_auth:
                 request_headers.update(self.auth.headers())
@@ -359,15 +394,30 @@ class Transport:
                     files=files,
                     params=params,
                     headers=request_headers,
-                    timeout=(timeouts or self.timeouts).as_tuple(),
+                    timeout=_capped(limits),
                     allow_redirects=False,
+                    stream=True,
+                )
+                read_body(
+                    response,
+                    vendor=self.vendor,
+                    where=f"{method} {loggable(url)}",
+                    limit=self.max_response_bytes,
                 )
             except requests.RequestException as exc:
+                if _tls_verification_failed(exc):
+                    raise self._tls_error(url, exc) from exc
+                if deadline.expired():
+                    raise self._deadline_error(method, url, attempt, type(exc).__name__) from exc
                 never_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
                 if (idem or never_sent) and attempt <= self.retry.total:
                     wait = self.retry.backoff(attempt)
+                    if not self._pause(wait):
+                        raise self._deadline_error(
+                            method, url, attempt, f"{type(exc).__name__}; no time for a retry"
+                        ) from exc
                     log.info(
-                        "%s %s %s failed (%s); retry %d in %.2fs",
+                        "%s %s %s failed (%s); retried %d after %.2fs",
                         self.vendor,
                         method,
                         loggable(url),
@@ -375,7 +425,6 @@ class Transport:
                         attempt,
                         wait,
                     )
-                    self.sleep(wait)
                     continue
                 raise VendorConnectionError(
                     f"{self.vendor}: {method} {loggable(url)} got no answer "
@@ -393,8 +442,16 @@ class Transport:
             if self.retry.should_retry_status(status, idem) and attempt <= self.retry.total:
                 hinted = self.retry.retry_after(response)
                 wait = self.retry.backoff(attempt) if hinted is None else hinted
+                if not self._pause(wait):
+                    raise self._deadline_error(
+                        method,
+                        url,
+                        attempt,
+                        f"HTTP {status}, retry asked after {wait:.1f}s",
+                        status=status,
+                    )
                 log.info(
-                    "%s %s %s -> %d; retry %d in %.2fs",
+                    "%s %s %s -> %d; retried %d after %.2fs",
                     self.vendor,
                     method,
                     loggable(url),
@@ -402,9 +459,48 @@ class Transport:
                     attempt,
                     wait,
                 )
-                self.sleep(wait)
                 continue
             raise self._error(method, url, response)
+
+    def _pause(self, wait: float) -> bool:
+        """Sleep ``wait`` seconds before a retry, unless the retry could not finish in time.
+
+        Returns False (without sleeping) when the current deadline leaves less than ``wait``
+        plus a minimal attempt (:data:`MIN_ATTEMPT_SECONDS`).
+        """
+        left = deadline.remaining()
+        if left is not None and wait + MIN_ATTEMPT_SECONDS >= left:
+            return False
+        self.sleep(wait)
+        return True
+
+    def _deadline_error(
+        self, method: str, url: str, attempts: int, last: str, *, status: int | None = None
+    ) -> DeadlineExceededError:
+        current = deadline.current_deadline()
+        bound = f" of {current.seconds:g}s" if current and current.seconds is not None else ""
+        return DeadlineExceededError(
+            f"{self.vendor}: {method} {loggable(url)} did not complete within the time "
+            f"bound{bound} ({attempts} attempt(s), last: {last}); the server is slow or not "
+            "answering. Try again later or allow more time (job.result(timeout=...), the "
+            "submit_timeout run option)",
+            vendor=self.vendor,
+            status=status,
+        )
+
+    def _tls_error(self, url: str, exc: requests.RequestException) -> TLSVerificationError:
+        reason = str(exc.__context__ or exc)
+        found = re.search(r"certificate verify failed: ([^(\)\]'\"]+)", str(exc))
+        if found:
+            reason = found.group(1).strip()
+        return TLSVerificationError(
+            f"{self.vendor}: the TLS certificate of {origin(url)} failed verification "
+            f"({reason[:200]}); nothing was sent to it and it is not retried. Check the URL "
+            "and the system clock; behind a proxy that re-signs HTTPS, or for a private CA, "
+            "set REQUESTS_CA_BUNDLE to that CA's certificate file. Do not disable "
+            "verification",
+            vendor=self.vendor,
+        )
 
     def _error(self, method: str, url: str, response: requests.Response) -> VendorAPIError:
         status = response.status_code
@@ -435,6 +531,50 @@ class Transport:
             vendor_message=vendor_message,
             request_id=request_id,
         )
+
+
+def _capped(limits: Timeouts) -> tuple[float, float]:
+    """``(connect, read)`` timeouts cut to the time left under the current deadline."""
+    return (
+        max(deadline.cap(limits.connect), deadline.MIN_TIMEOUT),
+        max(deadline.cap(limits.read), deadline.MIN_TIMEOUT),
+    )
+
+
+def _tls_verification_failed(exc: requests.RequestException) -> bool:
+    """True when the server's certificate (or host name) failed verification."""
+    if not isinstance(exc, requests.exceptions.SSLError):
+        return False
+    text = f"{exc!r} {exc.__context__!r}"
+    return any(
+        marker in text
+        for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed",
+                       "SSLCertVerificationError", "doesn't match", "Hostname mismatch")
+    )
+
+
+class QueryStringFilter(logging.Filter):
+    """Strips query strings from URLs in log records (urllib3 logs full request URLs, and
+    presigned URLs carry their signature in the query string)."""
+
+    _QUERY = re.compile(r"(?P<path>(?:https?://|/)[^\s\"'?]*)\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg = self._QUERY.sub(r"\g<path>", message)
+            record.args = ()
+        return True
+
+
+def install_log_filter() -> None:
+    """Attach :class:`QueryStringFilter` to urllib3's connection-pool logger (once)."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, QueryStringFilter) for f in logger.filters):
+        logger.addFilter(QueryStringFilter())
+
+
+install_log_filter()
 
 
 def _refused(exc: requests.RequestException) -> bool:

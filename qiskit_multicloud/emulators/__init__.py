@@ -57,6 +57,7 @@ class EmulatorHandle:
 
     def stop(self) -> None:
         """Shut the server down and wait for its thread."""
+        self.app.faults.release()
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=5)

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -222,6 +222,12 @@ class EmulatorApp:
             response = self.error_response(429, "Too Many Requests")
             response.headers["Retry-After"] = f"{self.faults.config.retry_after:g}"
             return response
+        if fault == "retry_later":
+            response = self.error_response(503, "Service Unavailable")
+            response.headers["Retry-After"] = f"{self.faults.config.long_retry_after:g}"
+            return response
+        if fault == "hostile_counts":
+            self.jobs.corrupt_next(1)
         if fault == "expired_token" and rule not in self.public_endpoints:
             return self.unauthorized(request, expired=True)
         if rule not in self.public_endpoints and not self.authenticate(request):
@@ -235,9 +241,32 @@ class EmulatorApp:
             response = self.error_response(500, f"Internal Server Error: {exc}")
         if fault == "drop_after":
             _drop_connection(request)
+        if fault == "frozen":
+            self.faults.hold(self.faults.config.hold_limit)
+            _drop_connection(request)
+        if fault == "trickle":
+            response = self._trickled(response)
         if fault == "malformed" and response.status_code < 300:
             response.set_data(response.get_data()[: max(1, len(response.get_data()) // 2)])
         return response
+
+    def _trickled(self, response: Response) -> Response:
+        """The same answer, its body sent one byte per ``trickle_interval``."""
+        body = response.get_data()
+        interval = self.faults.config.trickle_interval
+
+        def drip() -> Iterator[bytes]:
+            for index in range(len(body)):
+                yield body[index : index + 1]
+                if self.faults.hold(interval):
+                    return  # released: the connection ends short of Content-Length
+
+        trickled = Response(
+            drip(), status=response.status_code, headers=dict(response.headers),
+            direct_passthrough=True,
+        )
+        trickled.headers["Content-Length"] = str(len(body))
+        return trickled
 
     def _admin(self, rule: str, request: Request) -> Response:
         if rule == "admin_stats":

@@ -3,6 +3,15 @@
 Faults are drawn per request from seeded randomness (rates) or forced deterministically
 (:meth:`FaultInjector.force`). The dangerous one for clients is ``drop_after``: the request
 is fully processed (a job may be created) and then the connection is cut before any reply.
+
+Faults that test time bounds (forced only, no rates):
+
+* ``frozen``: the request is processed, then the connection stays open and no byte is ever
+  sent (until :meth:`FaultInjector.release` or ``hold_limit`` seconds);
+* ``trickle``: the answer is sent one byte every ``trickle_interval`` seconds;
+* ``retry_later``: ``503`` with ``Retry-After: long_retry_after`` (30 s), not processed;
+* ``hostile_counts``: the next job created gets one shot more than asked in its results
+  (every vendor's result format carries it), which a client must refuse.
 """
 
 from __future__ import annotations
@@ -13,7 +22,18 @@ import threading
 from collections import deque
 from typing import Any, Literal
 
-FaultKind = Literal["error", "rate_limit", "drop_after", "malformed", "expired_token", "latency"]
+FaultKind = Literal[
+    "error",
+    "rate_limit",
+    "drop_after",
+    "malformed",
+    "expired_token",
+    "latency",
+    "frozen",
+    "trickle",
+    "retry_later",
+    "hostile_counts",
+]
 FAULT_KINDS: tuple[FaultKind, ...] = (
     "error",
     "rate_limit",
@@ -21,6 +41,10 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
     "malformed",
     "expired_token",
     "latency",
+    "frozen",
+    "trickle",
+    "retry_later",
+    "hostile_counts",
 )
 
 
@@ -36,6 +60,9 @@ class FaultConfig:
         expired_token_rate: answer 401 "token expired" without processing.
         latency: seconds added to every request.
         latency_spike: seconds a forced ``latency`` fault adds to one request.
+        hold_limit: longest a ``frozen`` request is held before its connection is cut.
+        trickle_interval: seconds between the bytes of a ``trickle`` answer.
+        long_retry_after: ``Retry-After`` of a ``retry_later`` answer, seconds.
         methods: only requests with these methods are eligible (empty = all).
         seed: seed of the random draws.
     """
@@ -49,6 +76,9 @@ class FaultConfig:
     expired_token_rate: float = 0.0
     latency: float = 0.0
     latency_spike: float = 0.05
+    hold_limit: float = 60.0
+    trickle_interval: float = 1.0
+    long_retry_after: float = 30.0
     methods: tuple[str, ...] = ()
     seed: int | None = 1234
 
@@ -69,6 +99,7 @@ class FaultInjector:
     def __init__(self, config: FaultConfig | None = None) -> None:
         self._lock = threading.Lock()
         self._forced: deque[tuple[FaultKind, str | None, str | None]] = deque()
+        self._released = threading.Event()
         self.configure(config or FaultConfig())
         #: How many times each fault kind fired.
         self.fired: dict[str, int] = {kind: 0 for kind in FAULT_KINDS}
@@ -94,10 +125,23 @@ class FaultInjector:
                 self._forced.append((kind, method.upper() if method else None, path))
 
     def clear(self) -> None:
-        """No more faults."""
+        """No more faults; requests held by ``frozen``/``trickle`` are let go."""
         with self._lock:
             self._forced.clear()
+        self.release()
         self.configure(FaultConfig())
+
+    def release(self) -> None:
+        """End every ``frozen`` hold and ``trickle`` answer now (their connections are cut)."""
+        with self._lock:
+            released, self._released = self._released, threading.Event()
+        released.set()
+
+    def hold(self, seconds: float) -> bool:
+        """Block up to ``seconds``; True if :meth:`release` ended the wait early."""
+        with self._lock:
+            event = self._released
+        return event.wait(seconds)
 
     def draw(self, method: str, path: str) -> FaultKind | None:
         """The fault for this request, if any (latency is applied separately)."""

@@ -70,6 +70,8 @@ class EmulatedJob:
     cancelled_at: float | None = None
     ended_at: float | None = None
     outcomes: list[SimOutcome] | None = None
+    #: Results get one shot more than asked (the ``hostile_counts`` fault).
+    hostile_counts: bool = False
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     def timed_phase(self, now: float) -> JobPhase:
@@ -114,6 +116,13 @@ class JobTable:
         self._simulate_lock = threading.Lock()
         #: Number of jobs ever created (fault tests compare it with client submissions).
         self.created_count = 0
+        self._corrupt = 0
+
+    def corrupt_next(self, count: int = 1) -> None:
+        """Give the next ``count`` jobs created one shot more than asked in their results
+        (the ``hostile_counts`` fault)."""
+        with self._lock:
+            self._corrupt += count
 
     def add(
         self,
@@ -142,6 +151,9 @@ class JobTable:
         with self._lock:
             self._jobs[job.job_id] = job
             self.created_count += 1
+            if self._corrupt > 0:
+                self._corrupt -= 1
+                job.hostile_counts = True
         return job
 
     def get(self, job_id: str) -> EmulatedJob | None:
@@ -199,12 +211,12 @@ class JobTable:
                 return
             offset = 0
             for other in due:
-                other.outcomes = outcomes[offset : offset + len(other.circuits)]
+                other.outcomes = _hostile(other, outcomes[offset : offset + len(other.circuits)])
                 offset += len(other.circuits)
 
     def _simulate_one(self, job: EmulatedJob) -> None:
         try:
-            job.outcomes = self.simulator.run(job.circuits, job.shots)
+            job.outcomes = _hostile(job, self.simulator.run(job.circuits, job.shots))
         except Exception as exc:  # the vendor would report a failed job
             job.failure = f"simulation failed: {exc}"
 
@@ -239,3 +251,10 @@ class JobTable:
             and j.created <= job.created
         ]
         return len(ahead)
+
+
+def _hostile(job: EmulatedJob, outcomes: list[SimOutcome]) -> list[SimOutcome]:
+    """``outcomes``, with one extra shot per circuit if the job was marked hostile."""
+    if not job.hostile_counts:
+        return outcomes
+    return [SimOutcome(memory=[*o.memory, *o.memory[:1]]) for o in outcomes]

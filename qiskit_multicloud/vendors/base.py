@@ -195,7 +195,8 @@ class VendorAdapter(abc.ABC):
 
     def may_return_fewer_shots(self, options: RunOptions) -> bool:
         """True when the vendor documents results with fewer shots than asked (e.g. IQM
-        heralding drops shots); never more. Default: exactly the shots asked."""
+        heralding drops shots); never more. Default: exactly the shots asked. The result
+        builder then accepts totals below ``shots``."""
         return False
 
     def failure_message(self, job_ref: str) -> str | None:

@@ -29,7 +29,21 @@ from qiskit_multicloud.jobstore import JobStore
 from qiskit_multicloud.transport import RetryPolicy
 
 VENDORS = ("oqc", "oqtopus", "iqm", "qoro", "qilimanjaro")
-FAULTS = ("error", "rate_limit", "drop_after", "malformed", "expired_token", "latency")
+#: Faults that test time bounds: forced on a status poll, a result download or a submit.
+TIME_FAULTS = ("frozen", "trickle", "retry_later")
+FAULTS = (
+    "error",
+    "rate_limit",
+    "drop_after",
+    "malformed",
+    "expired_token",
+    "latency",
+    *TIME_FAULTS,
+    "hostile_counts",
+)
+#: The timeout the time faults are measured against: ``result(timeout=...)`` for status polls
+#: and result downloads, the ``submit_timeout`` run option for submits.
+WAIT_TIMEOUT = 1.0
 
 #: A small online device per vendor (fast to simulate).
 DEVICES = {
@@ -63,6 +77,10 @@ def fault_config(kind: str) -> FaultConfig:
         "malformed": {"malformed_rate": 0.15},
         "expired_token": {"expired_token_rate": 0.05},
         "latency": {"latency": 0.002, "latency_spike": 0.005},
+        "frozen": {"hold_limit": 30.0},
+        "trickle": {"trickle_interval": 0.5, "hold_limit": 30.0},
+        "retry_later": {"long_retry_after": 30.0},
+        "hostile_counts": {},
     }
     return FaultConfig(seed=SEED, **rates[kind])
 
@@ -86,6 +104,9 @@ class CellResult:
     #: Whether urllib3's own DEBUG lines were among the captured logs.
     saw_urllib3: bool = False
     seconds: float = 0.0
+    #: Time faults: the longest a bounded call ran past its requested timeout, seconds
+    #: (``None`` for the other faults; negative when every call ended early).
+    overrun: float | None = None
 
 
 @contextmanager
@@ -134,9 +155,18 @@ def secrets_of(emu: EmulatorHandle, provider: MultiCloudProvider) -> list[str]:
 
 
 def run_cell(
-    emu: EmulatorHandle, fault: str, store_path: Path, n_jobs: int = 6
+    emu: EmulatorHandle,
+    fault: str,
+    store_path: Path,
+    n_jobs: int = 6,
+    wait_timeout: float = WAIT_TIMEOUT,
 ) -> CellResult:
-    """Run ``n_jobs`` jobs on ``emu`` through ``fault`` and audit the outcome."""
+    """Run ``n_jobs`` jobs on ``emu`` through ``fault`` and audit the outcome.
+
+    Time faults (:data:`TIME_FAULTS`) run with the default retry policy and real sleeps, and
+    job ``i`` meets the fault on its status poll (``i % 3 == 0``), its result download (1)
+    or its billable submit (2), bounded by ``wait_timeout``.
+    """
     vendor = emu.vendor
     result = CellResult(vendor, fault, jobs=n_jobs)
     store = JobStore(store_path)
@@ -145,12 +175,21 @@ def run_cell(
     before = {job.job_id for job in emu.jobs.all()}
     with captured_logs() as logs:
         backend = provider.get_backend(DEVICES[vendor], vendor=vendor)
-        backend.adapter.transport.retry = FAST_RETRY
-        backend.adapter.transport.sleep = lambda seconds: time.sleep(min(seconds, 0.005))
+        if fault in TIME_FAULTS:
+            backend.adapter.transport.sleep = time.sleep
+        else:
+            backend.adapter.transport.retry = FAST_RETRY
+            backend.adapter.transport.sleep = lambda seconds: time.sleep(min(seconds, 0.005))
         compiled = transpile(circuit(), backend, seed_transpiler=1)
         emu.faults.configure(fault_config(fault))
         for index in range(n_jobs):
-            if fault != "latency" and index % 3 == 1:
+            if fault in TIME_FAULTS:
+                _time_fault_job(emu, backend, compiled, fault, index, wait_timeout, result)
+                continue
+            if fault == "hostile_counts":
+                if index % 2 == 0:
+                    emu.faults.force(fault, method="POST", path=SUBMIT_PATHS[vendor])
+            elif fault != "latency" and index % 3 == 1:
                 emu.faults.force(fault, method="POST")  # the run's first POST
             elif fault != "latency" and index % 3 == 2:
                 emu.faults.force(fault, method="POST", path=SUBMIT_PATHS[vendor])
@@ -176,6 +215,54 @@ def run_cell(
     result.leaked_secrets = [s[:4] + "..." for s in secrets if s in text]
     result.saw_urllib3 = "urllib3.connectionpool DEBUG" in logs.getvalue()
     return result
+
+
+def _time_fault_job(
+    emu: EmulatorHandle,
+    backend: Any,
+    compiled: QuantumCircuit,
+    fault: str,
+    index: int,
+    timeout: float,
+    result: CellResult,
+) -> None:
+    """One job meeting a time fault on one wait path; records how long the bounded call took."""
+    shots = 20 + index
+    path = index % 3
+    started: float | None = None
+    ended: float | None = None
+    try:
+        if path == 2:
+            emu.faults.force(fault, method="POST", path=SUBMIT_PATHS[emu.vendor])
+            started = time.monotonic()
+            try:
+                job = backend.run(compiled, shots=shots, submit_timeout=timeout, **FAST)
+            finally:
+                ended = time.monotonic()
+            job.result(timeout=20)
+        else:
+            job = backend.run(compiled, shots=shots, **FAST)
+            if path == 1:
+                job.wait_for_final_state(timeout=20)
+            emu.faults.force(fault, method="GET")
+            started = time.monotonic()
+            try:
+                job.result(timeout=timeout)
+            finally:
+                ended = time.monotonic()
+        result.completed += 1
+    except MultiCloudError as exc:
+        result.failed_clearly += 1
+        result.errors[type(exc).__name__] += 1
+        result.messages.append(f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # the audit reports it
+        result.raw_errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        emu.faults.clear()
+        emu.faults.configure(fault_config(fault))
+    if started is not None and ended is not None:
+        overrun = ended - started - timeout
+        result.overrun = overrun if result.overrun is None else max(result.overrun, overrun)
 
 
 def _audit(result: CellResult, emu: EmulatorHandle, store: JobStore, before: set[str]) -> None:
@@ -208,11 +295,13 @@ def run_matrix(
     vendors: tuple[str, ...] = VENDORS,
     faults: tuple[str, ...] = FAULTS,
     n_jobs: int = 6,
+    wait_timeout: float = WAIT_TIMEOUT,
 ) -> list[CellResult]:
     """Every (vendor, fault) cell, one emulator per vendor."""
     results = []
     for vendor in vendors:
         with start(vendor, seed=SEED) as emu:
             for fault in faults:
-                results.append(run_cell(emu, fault, workdir / f"{vendor}-{fault}.sqlite", n_jobs))
+                store = workdir / f"{vendor}-{fault}.sqlite"
+                results.append(run_cell(emu, fault, store, n_jobs, wait_timeout))
     return results

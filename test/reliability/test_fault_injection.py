@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import requests
 
+from qiskit_multicloud.deadline import bounded
 from qiskit_multicloud.emulators import start
 from qiskit_multicloud.emulators.faults import FAULT_KINDS, FaultConfig, FaultInjector
-from qiskit_multicloud.exceptions import VendorConnectionError
+from qiskit_multicloud.exceptions import DeadlineExceededError, VendorConnectionError
 from qiskit_multicloud.transport import NO_RETRY, Transport
 from qiskit_multicloud.vendors import plugin
 
@@ -80,6 +81,22 @@ def test_every_forced_kind_over_http(emu: Any) -> None:
     began = time.perf_counter()
     assert _get(transport, vendor).status_code == 200
     assert time.perf_counter() - began >= 0.05
+
+    emu.faults.configure(FaultConfig(latency_spike=0.05, trickle_interval=0.2, hold_limit=5))
+    emu.faults.force("frozen")
+    began = time.perf_counter()
+    with bounded(0.2), pytest.raises(DeadlineExceededError):
+        _get(transport, vendor)
+    emu.faults.force("trickle")
+    with bounded(0.2), pytest.raises(DeadlineExceededError):
+        _get(transport, vendor)
+    assert time.perf_counter() - began < 2.0
+    emu.faults.force("retry_later")
+    later = _get(transport, vendor)
+    assert later.status_code == 503 and later.headers["Retry-After"] == "30"
+    emu.faults.force("hostile_counts")
+    assert _get(transport, vendor).status_code == 200
+    emu.faults.release()
 
     fired = emu.faults.fired
     assert all(fired[kind] >= 1 for kind in FAULT_KINDS)

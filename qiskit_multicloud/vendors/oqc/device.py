@@ -14,10 +14,10 @@ Without them the Target is the documented default: ``rz``, ``sx``, ``x``, ``id``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from ...decoding import loads
 from ...exceptions import MalformedResponseError
 from ...types import DeviceSpec, InstructionProps, Qargs
 
@@ -43,12 +43,7 @@ def feature_set(item: Mapping[str, Any]) -> dict[str, Any]:
     if raw is None:
         return {}
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"oqc: feature_set of QPU {qpu} is a string that is not JSON", vendor="oqc"
-            ) from exc
+        raw = loads(raw, vendor="oqc", what=f"feature_set of QPU {qpu}") if raw.strip() else {}
     if not isinstance(raw, dict):
         raise MalformedResponseError(
             f"oqc: feature_set of QPU {qpu} is a {type(raw).__name__}, expected an object",

@@ -12,7 +12,7 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
-from ...results import reverse_keys
+from ...results import count_value, reverse_keys
 from ..translate import emit_qasm, merge_registers, register_refs, single_refs, to_qasm2
 
 #: Clients refuse POSTs above this many bytes (body plus headers); so does the service.
@@ -176,11 +176,7 @@ def _histogram(value: Any, where: str) -> dict[str, int]:
             raise MalformedResponseError(
                 f"oqc: {where} has key {key!r}, which is not a bitstring", vendor="oqc"
             )
-        if isinstance(count, bool) or not isinstance(count, int | float) or count != int(count):
-            raise MalformedResponseError(
-                f"oqc: {where} has count {count!r} for {key!r}, expected an integer", vendor="oqc"
-            )
-        counts[key] = int(count)
+        counts[key] = count_value(count, vendor="oqc", where=f"{where}, key {key!r}")
     return counts
 
 

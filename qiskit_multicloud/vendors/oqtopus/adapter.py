@@ -29,6 +29,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import VendorSettings
+from ...decoding import loads
 from ...exceptions import (
     CircuitValidationError,
     ConfigurationError,
@@ -38,6 +39,7 @@ from ...exceptions import (
     VendorAPIError,
 )
 from ...options import OptionSpec
+from ...results import count_value
 from ...transport import HeaderAuth, Transport
 from ...types import (
     CircuitCounts,
@@ -424,6 +426,11 @@ class OqtopusAdapter(VendorAdapter):
             for h in histograms
         ]
 
+    def may_return_fewer_shots(self, options: RunOptions) -> bool:
+        """After ``ro_error_mitigation`` each count is ``int(p * shots)`` of a
+        quasi-probability, truncated, so the total may fall short of ``shots``."""
+        return bool((options.get("mitigation_info") or {}).get("ro_error_mitigation"))
+
     def cancel(self, job_ref: str) -> bool:
         """``POST /jobs/{id}/cancel``; a 400 (already finished) is a no-op (False)."""
         try:
@@ -544,12 +551,7 @@ def _text(data: Any, field: str, where: str) -> str:
 
 
 def _loads(text: str, what: str) -> Any:
-    import json
-
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise MalformedResponseError(f"{VENDOR}: {what} is not valid JSON", vendor=VENDOR) from exc
+    return loads(text, vendor=VENDOR, what=what)
 
 
 def _counts(histogram: Any, job_ref: str) -> dict[str, int]:
@@ -562,10 +564,7 @@ def _counts(histogram: Any, job_ref: str) -> dict[str, int]:
         )
     out: dict[str, int] = {}
     for key, value in histogram.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise MalformedResponseError(
-                f"{VENDOR}: job {job_ref} count for {key!r} is not a number", vendor=VENDOR
-            )
-        if int(value):
-            out[str(key)] = int(value)
+        number = count_value(value, vendor=VENDOR, where=f"job {job_ref}, key {key!r}")
+        if number:
+            out[str(key)] = number
     return out

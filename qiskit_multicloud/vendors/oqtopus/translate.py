@@ -13,12 +13,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.quantum_info import SparsePauliOp
 
+from ...decoding import MAX_RESPONSE_BYTES, loads, too_large
 from ...exceptions import CircuitValidationError, MalformedResponseError
 from ..translate import emit_qasm, single_refs, to_qasm3
 
@@ -129,8 +131,12 @@ def unzip_single(data: bytes, what: str) -> bytes:
                     f"{VENDOR}: {what} archive holds {len(names)} entries, expected 1",
                     vendor=VENDOR,
                 )
-            return archive.read(names[0])
-    except zipfile.BadZipFile as exc:
+            with archive.open(names[0]) as entry:
+                content = entry.read(MAX_RESPONSE_BYTES + 1)
+            if len(content) > MAX_RESPONSE_BYTES:
+                raise too_large(VENDOR, f"{what} archive entry", MAX_RESPONSE_BYTES)
+            return content
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise MalformedResponseError(
             f"{VENDOR}: {what} download is not a zip archive", vendor=VENDOR
         ) from exc
@@ -142,10 +148,4 @@ def unzip_json(data: bytes, what: str) -> Any:
     Raises:
         MalformedResponseError: not a zip with one JSON entry.
     """
-    raw = unzip_single(data, what)
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise MalformedResponseError(
-            f"{VENDOR}: {what} archive entry is not JSON", vendor=VENDOR
-        ) from exc
+    return loads(unzip_single(data, what), vendor=VENDOR, what=f"{what} archive entry")

@@ -8,6 +8,7 @@ gzip+base64 result), ``PUT jobs/cancel/{id}``. See ``docs/protocols/qilimanjaro.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -332,8 +333,11 @@ def _circuit_counts(
     elif samples is not None:
         counts = counts_from_memory(samples)
     elif isinstance(outcome.get("probabilities"), dict) and isinstance(shots, int):
-        scaled = {k: round(float(v) * shots) for k, v in outcome["probabilities"].items()
-                  if isinstance(v, int | float)}
+        scaled = {
+            k: round(float(v) * shots)
+            for k, v in outcome["probabilities"].items()
+            if isinstance(v, int | float) and math.isfinite(v) and 0 <= v <= 1
+        }
         counts = convert_counts(scaled, order, width, where)
     else:
         raise MalformedResponseError(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Secret
+from ...decoding import loads
 from ...exceptions import AuthenticationError, MalformedResponseError, VendorAPIError
 from ...transport import Auth, Transport
 from .settings import VENDOR, QilimanjaroSettings
@@ -63,8 +64,10 @@ def jwt_claims(token: str) -> dict[str, Any]:
         if len(parts) != 3:
             raise ValueError("not three segments")
         segment = parts[1] + "=" * (-len(parts[1]) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(segment.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+        claims = loads(
+            base64.urlsafe_b64decode(segment.encode("ascii")), vendor=VENDOR, what="token"
+        )
+    except (ValueError, binascii.Error, UnicodeError, MalformedResponseError) as exc:
         raise MalformedResponseError(
             f"{VENDOR}: the access token from the login is not a readable JWT", vendor=VENDOR
         ) from exc

@@ -18,7 +18,9 @@ from typing import Any
 
 from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
+from ...decoding import inflate, loads
 from ...exceptions import CircuitValidationError, MalformedResponseError
+from ...results import count_value
 from ..translate import emit_qasm, single_refs, to_qasm2
 
 VENDOR = "qilimanjaro"
@@ -182,10 +184,7 @@ def decompress(envelope: Any, what: str) -> Any:
         return MalformedResponseError(f"{VENDOR}: cannot decode {what}: {reason}", vendor=VENDOR)
 
     if isinstance(envelope, str):
-        try:
-            envelope = json.loads(envelope)
-        except ValueError as exc:
-            raise bad("it is not JSON text") from exc
+        envelope = loads(envelope, vendor=VENDOR, what=what)
     if not isinstance(envelope, Mapping) or not isinstance(envelope.get("data"), str):
         raise bad("missing string field 'data'")
     compression = envelope.get("compression", "gzip")
@@ -196,14 +195,15 @@ def decompress(envelope: Any, what: str) -> Any:
             data.replace("-", "+").replace("_", "/") + "=" * (-len(data) % 4), validate=True
         )
         if compression == "gzip":
-            raw = gzip.decompress(raw)
+            raw = inflate(raw, vendor=VENDOR, what=what)
         elif compression not in (None, "", "none"):
             raise bad(f"unknown compression {compression!r}")
-        return json.loads(raw.decode(str(encoding)))
-    except (binascii.Error, OSError, EOFError, LookupError, UnicodeDecodeError) as exc:
+        text = raw.decode(str(encoding))
+    except (binascii.Error, LookupError, UnicodeDecodeError) as exc:
         raise bad(f"{type(exc).__name__}: {exc}") from exc
     except ValueError as exc:
-        raise bad(f"payload is not JSON ({exc})") from exc
+        raise bad(f"payload is not base64 ({exc})") from exc
+    return loads(text, vendor=VENDOR, what=f"{what} (decoded)")
 
 
 # -- bit order --------------------------------------------------------------------------------
@@ -230,12 +230,9 @@ def convert_counts(
                 f"{VENDOR}: {where}: count key {key!r} is not a {len(order)}-bit string",
                 vendor=VENDOR,
             )
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise MalformedResponseError(
-                f"{VENDOR}: {where}: count for {key!r} is {value!r}, not a count", vendor=VENDOR
-            )
+        number = count_value(value, vendor=VENDOR, where=f"{where}, key {key!r}")
         qiskit_key = qibo_to_qiskit(key, order, width)
-        out[qiskit_key] = out.get(qiskit_key, 0) + int(value)
+        out[qiskit_key] = out.get(qiskit_key, 0) + number
     return out
 
 
