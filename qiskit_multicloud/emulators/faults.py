@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
+import typing
 from collections import deque
 from typing import Any, Literal
 
@@ -34,18 +35,7 @@ FaultKind = Literal[
     "retry_later",
     "hostile_counts",
 ]
-FAULT_KINDS: tuple[FaultKind, ...] = (
-    "error",
-    "rate_limit",
-    "drop_after",
-    "malformed",
-    "expired_token",
-    "latency",
-    "frozen",
-    "trickle",
-    "retry_later",
-    "hostile_counts",
-)
+FAULT_KINDS: tuple[FaultKind, ...] = typing.get_args(FaultKind)
 
 
 @dataclasses.dataclass

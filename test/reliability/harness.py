@@ -23,7 +23,7 @@ from qiskit import QuantumCircuit, transpile
 
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.emulators import EmulatorHandle, start
-from qiskit_multicloud.emulators.faults import FaultConfig
+from qiskit_multicloud.emulators.faults import FAULT_KINDS, FaultConfig
 from qiskit_multicloud.exceptions import MultiCloudError
 from qiskit_multicloud.jobstore import JobStore
 from qiskit_multicloud.transport import RetryPolicy
@@ -31,16 +31,8 @@ from qiskit_multicloud.transport import RetryPolicy
 VENDORS = ("oqc", "oqtopus", "iqm", "qoro", "qilimanjaro")
 #: Faults that test time bounds: forced on a status poll, a result download or a submit.
 TIME_FAULTS = ("frozen", "trickle", "retry_later")
-FAULTS = (
-    "error",
-    "rate_limit",
-    "drop_after",
-    "malformed",
-    "expired_token",
-    "latency",
-    *TIME_FAULTS,
-    "hostile_counts",
-)
+#: Every fault kind the emulators inject.
+FAULTS: tuple[str, ...] = FAULT_KINDS
 #: The timeout the time faults are measured against: ``result(timeout=...)`` for status polls
 #: and result downloads, the ``submit_timeout`` run option for submits.
 WAIT_TIMEOUT = 1.0
@@ -195,15 +187,8 @@ def run_cell(
                 emu.faults.force(fault, method="POST", path=SUBMIT_PATHS[vendor])
             elif fault == "latency":
                 emu.faults.force("latency")
-            try:
+            with _outcome(result):
                 backend.run(compiled, shots=20 + index, **FAST).result(timeout=20)
-                result.completed += 1
-            except MultiCloudError as exc:
-                result.failed_clearly += 1
-                result.errors[type(exc).__name__] += 1
-                result.messages.append(f"{type(exc).__name__}: {exc}")
-            except Exception as exc:  # the audit reports it
-                result.raw_errors.append(f"{type(exc).__name__}: {exc}")
         emu.faults.clear()
         secrets = secrets_of(emu, provider)
     provider.close()
@@ -229,27 +214,54 @@ def _time_fault_job(
     """One job meeting a time fault on one wait path; records how long the bounded call took."""
     shots = 20 + index
     path = index % 3
-    started: float | None = None
-    ended: float | None = None
+    times: list[float] = []
     try:
-        if path == 2:
-            emu.faults.force(fault, method="POST", path=SUBMIT_PATHS[emu.vendor])
-            started = time.monotonic()
-            try:
-                job = backend.run(compiled, shots=shots, submit_timeout=timeout, **FAST)
-            finally:
-                ended = time.monotonic()
-            job.result(timeout=20)
-        else:
-            job = backend.run(compiled, shots=shots, **FAST)
-            if path == 1:
-                job.wait_for_final_state(timeout=20)
-            emu.faults.force(fault, method="GET")
-            started = time.monotonic()
-            try:
-                job.result(timeout=timeout)
-            finally:
-                ended = time.monotonic()
+        with _outcome(result):
+            _meet_time_fault(emu, backend, compiled, fault, path, shots, timeout, times)
+    finally:
+        emu.faults.clear()
+        emu.faults.configure(fault_config(fault))
+    if len(times) == 2:
+        overrun = times[1] - times[0] - timeout
+        result.overrun = overrun if result.overrun is None else max(result.overrun, overrun)
+
+
+def _meet_time_fault(
+    emu: EmulatorHandle,
+    backend: Any,
+    compiled: QuantumCircuit,
+    fault: str,
+    path: int,
+    shots: int,
+    timeout: float,
+    times: list[float],
+) -> None:
+    """Run one job that meets ``fault``; ``times`` gets the bounded call's start and end."""
+    if path == 2:
+        emu.faults.force(fault, method="POST", path=SUBMIT_PATHS[emu.vendor])
+        times.append(time.monotonic())
+        try:
+            job = backend.run(compiled, shots=shots, submit_timeout=timeout, **FAST)
+        finally:
+            times.append(time.monotonic())
+        job.result(timeout=20)
+        return
+    job = backend.run(compiled, shots=shots, **FAST)
+    if path == 1:
+        job.wait_for_final_state(timeout=20)
+    emu.faults.force(fault, method="GET")
+    times.append(time.monotonic())
+    try:
+        job.result(timeout=timeout)
+    finally:
+        times.append(time.monotonic())
+
+
+@contextmanager
+def _outcome(result: CellResult) -> Iterator[None]:
+    """Count the block as completed, failed clearly (a qiskit_multicloud error) or raw."""
+    try:
+        yield
         result.completed += 1
     except MultiCloudError as exc:
         result.failed_clearly += 1
@@ -257,12 +269,6 @@ def _time_fault_job(
         result.messages.append(f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # the audit reports it
         result.raw_errors.append(f"{type(exc).__name__}: {exc}")
-    finally:
-        emu.faults.clear()
-        emu.faults.configure(fault_config(fault))
-    if started is not None and ended is not None:
-        overrun = ended - started - timeout
-        result.overrun = overrun if result.overrun is None else max(result.overrun, overrun)
 
 
 def _audit(result: CellResult, emu: EmulatorHandle, store: JobStore, before: set[str]) -> None:
