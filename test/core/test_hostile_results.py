@@ -68,7 +68,7 @@ def test_totals_must_equal_the_shots_asked() -> None:
         build({"00": 5, "11": 6})
     with pytest.raises(MalformedResponseError, match="9 shot"):
         build({"00": 4, "11": 5})
-    with pytest.raises(MalformedResponseError, match="3 shot.* in its memory"):
+    with pytest.raises(MalformedResponseError, match=r"3 shot.* in its memory"):
         build({"00": 4, "11": 6}, memory=["00", "11", "11"])
 
 

@@ -20,6 +20,7 @@ from qiskit.providers import JobStatus
 
 from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import Secret, VendorSettings
+from ...deadline import carry_deadline
 from ...exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -595,7 +596,7 @@ class OQCAdapter(VendorAdapter):
         if len(unknown) <= 1:
             return [self._read_task(t) for t in task_ids]
         with ThreadPoolExecutor(max_workers=min(len(unknown), POLL_CONCURRENCY)) as pool:
-            return list(pool.map(self._read_task, task_ids))
+            return list(pool.map(carry_deadline(self._read_task), task_ids))
 
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
