@@ -6,6 +6,7 @@ classmethod in Qiskit) can include the vendor's own run options.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -105,6 +106,27 @@ class MultiCloudBackend(BackendV2):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}('{self.name}') vendor={self.vendor!r}>"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MultiCloudBackend:
+        """A copy that can run on its own: own options and locks, shared connection.
+
+        The adapter (transport, session, credentials), provider, job store, device
+        description and Target are shared; they stay in memory. qiskit-ibm-runtime's local
+        mode (used by qiskit-experiments when no sampler is given) deep-copies the backend.
+        """
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(self.__dict__)
+        clone._options = copy.deepcopy(self._options, memo)
+        clone._device_lock = threading.Lock()
+        return clone
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"{type(self).__name__} holds live credentials and is not picklable; in another "
+            f"process build it again with MultiCloudProvider(...).get_backend({self.name!r}) "
+            f"(copy.deepcopy works within a process)"
+        )
 
     @classmethod
     def _default_options(cls) -> Options:

@@ -57,7 +57,18 @@ class Secret:
         return hash(self._value)
 
     def __reduce__(self) -> Any:
-        raise TypeError("Secret values are not picklable; store a reference to them instead")
+        raise TypeError(
+            "Secret values are not picklable (a pickle would write the credential out); "
+            "rebuild the provider from its settings in the other process instead"
+        )
+
+    # Copies stay in memory, so they may share the value: ``copy.deepcopy`` of a backend
+    # (done by qiskit-ibm-runtime's local mode, hence qiskit-experiments) must not fail here.
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
 
 
 def as_secret(value: str | Secret | None) -> Secret | None:

@@ -12,6 +12,8 @@ Every error the package raises on purpose derives from :class:`MultiCloudError`,
     │                                    (also a QiskitBackendNotFoundError)
     ├── CircuitValidationError           circuit or run options cannot run on this backend;
     │                                    raised before any request is sent
+    ├── DeviceDataMissingError           a Qiskit pass needs device data the vendor does not
+    │                                    publish (e.g. the measure duration for scheduling)
     ├── VendorAPIError                   the vendor answered with an error, or an unreadable reply
     │   ├── VendorConnectionError        no answer at all (refused, timed out, dropped)
     │   │   └── DeadlineExceededError    the time bound of the call ran out mid-exchange
@@ -87,6 +89,14 @@ class CircuitValidationError(MultiCloudError):
     """A circuit or a run option cannot run on the chosen backend.
 
     Raised before any HTTP request is made, so no job is created and nothing is billed.
+    """
+
+
+class DeviceDataMissingError(MultiCloudError):
+    """Qiskit needs a device fact the vendor does not publish (e.g. an instruction duration).
+
+    Raised from inside ``transpile`` (scheduling) instead of Qiskit's bare "Duration of
+    measure on qubits [0] is not found", naming the vendor, the device and the missing data.
     """
 
 

@@ -4,12 +4,20 @@ Each option is an :class:`OptionSpec` with a default, accepted types, bounds and
 ``MultiCloudBackend._default_options`` builds Qiskit ``Options`` from the specs, and
 :func:`resolve_run_options` validates what a user passes to ``run()``: unknown names warn by
 name (they are not silently dropped), bad values raise :class:`CircuitValidationError`.
+
+Numbers are taken from any numeric type (``numpy.int64`` shots, ``numpy.float64``
+timeouts, ...) and stored as plain ``int``/``float`` so JSON payloads and the job store get
+plain numbers. Options that ecosystem tools pass on every call (``meas_level=2``,
+``meas_return``, ``init_qubits``, ...) are known here: honoured, accepted as documented
+no-ops, or refused when their value asks for something these clouds cannot do (see the
+"Run options" page of the docs).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -40,9 +48,14 @@ class OptionSpec:
     choices: tuple[Any, ...] | None = None
 
     def check(self, value: Any, *, upper: float | None = None) -> Any:
-        """Return ``value`` if valid, else raise :class:`CircuitValidationError`."""
+        """Return ``value`` (numbers as plain ``int``/``float``) if valid.
+
+        Raises:
+            CircuitValidationError: wrong type, not an allowed choice, or out of bounds.
+        """
         if value is None and self.default is None:
             return value
+        value = self._plain_number(value)
         numeric_only = bool not in self.types and (int in self.types or float in self.types)
         if not isinstance(value, self.types) or (numeric_only and isinstance(value, bool)):
             names = " or ".join(t.__name__ for t in self.types)
@@ -50,8 +63,13 @@ class OptionSpec:
                 f"run option {self.name}={value!r} must be {names} ({self.doc})"
             )
         if self.choices is not None and value not in self.choices:
+            if len(self.choices) == 1:
+                raise CircuitValidationError(
+                    f"run option {self.name}={value!r} is not supported here: {self.doc}"
+                )
             raise CircuitValidationError(
-                f"run option {self.name}={value!r} must be one of {list(self.choices)}"
+                f"run option {self.name}={value!r} must be one of {list(self.choices)} "
+                f"({self.doc})"
             )
         if self.bounds is not None:
             low, high = self.bounds
@@ -62,6 +80,20 @@ class OptionSpec:
                     f"run option {self.name}={value!r} is out of range "
                     f"[{low}, {high if high is not None else 'inf'}] ({self.doc})"
                 )
+        return value
+
+    def _plain_number(self, value: Any) -> Any:
+        """numpy (or other) integers/reals as ``int``/``float``; bools stay as they are.
+
+        ``numpy.bool_`` is not an ``Integral``, and Python's ``bool`` is kept out on purpose
+        (``shots=True`` is a mistake, not one shot).
+        """
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return value
+        if int in self.types and isinstance(value, numbers.Integral):
+            return int(value)
+        if float in self.types:
+            return float(value)
         return value
 
 
@@ -116,6 +148,54 @@ BASE_OPTIONS: tuple[OptionSpec, ...] = (
         "accepted because Qiskit primitives pass it; vendor devices ignore it",
         (int,),
     ),
+    # Passed by Qiskit's BackendSamplerV2 / qiskit-ibm-runtime local mode / qiskit-experiments.
+    OptionSpec(
+        "meas_level",
+        2,
+        "2 = classified 0/1 outcomes, the only kind these clouds return (no IQ data: "
+        "meas_level 0 and 1 are not available)",
+        (int,),
+        choices=(2,),
+    ),
+    OptionSpec(
+        "meas_return",
+        "avg",
+        "no-op: only matters for IQ data (meas_level 0/1), which these clouds do not return",
+        (str,),
+        choices=("avg", "single"),
+    ),
+    OptionSpec(
+        "init_qubits",
+        True,
+        "qubits start in |0> every shot; the vendors always do this and it cannot be "
+        "turned off",
+        (bool,),
+        choices=(True,),
+    ),
+    OptionSpec(
+        "rep_delay",
+        None,
+        "the time between shots is chosen by the vendor (on OQC use passive_reset_time); "
+        "leave it unset",
+        (int, float),
+        choices=(None,),
+    ),
+    OptionSpec(
+        "parameter_binds",
+        None,
+        "bind parameters before running (circuit.assign_parameters), or use the Sampler / "
+        "Estimator with parameter values",
+        (list, tuple),
+        choices=(None,),
+    ),
+    OptionSpec(
+        "noise_model",
+        None,
+        "a cloud device has its own noise (the emulated QPUs simulate the noise their "
+        "device information publishes); for a custom noise model use Aer directly",
+        (object,),
+        choices=(None,),
+    ),
 )
 
 
@@ -123,7 +203,7 @@ def build_options(specs: Sequence[OptionSpec]) -> Options:
     """Qiskit ``Options`` with every spec's default and numeric bounds as validators."""
     options = Options(**{spec.name: spec.default for spec in specs})
     for spec in specs:
-        if spec.choices is not None:
+        if spec.choices is not None and len(spec.choices) > 1:
             options.set_validator(spec.name, list(spec.choices))
     return options
 

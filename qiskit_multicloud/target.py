@@ -7,13 +7,15 @@ does not know by name (e.g. IQM's ``move``) with :func:`register_gate`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from qiskit.circuit import Gate, IfElseOp, Instruction, Parameter
 from qiskit.circuit.library import get_standard_gate_name_mapping
-from qiskit.transpiler import InstructionProperties, QubitProperties, Target
+from qiskit.transpiler import InstructionDurations, InstructionProperties, QubitProperties, Target
+from qiskit.transpiler.exceptions import TranspilerError
 
-from .exceptions import MalformedResponseError
+from .exceptions import DeviceDataMissingError, MalformedResponseError
 from .types import DeviceSpec, InstructionProps, Qargs
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,61 @@ def _props(props: InstructionProps) -> InstructionProperties | None:
     if props.error is None and props.duration is None:
         return None
     return InstructionProperties(duration=props.duration, error=props.error)
+
+
+class PublishedDurations(InstructionDurations):
+    """The durations a vendor publishes; asking for one it does not publish says so.
+
+    Qiskit's schedulers turn a missing duration into "Duration of measure on qubits [0] is
+    not found". Raising :class:`DeviceDataMissingError` (not a ``TranspilerError``, which
+    the scheduler would swallow) tells the user which vendor data is missing and what to do.
+    """
+
+    def __init__(
+        self,
+        durations: Iterable[tuple[str, list[int], float, str]],
+        *,
+        dt: float | None,
+        spec: DeviceSpec,
+    ) -> None:
+        super().__init__(list(durations), dt=dt)
+        self.vendor = spec.vendor
+        self.device_id = spec.device_id
+        self.simulator = spec.simulator
+
+    def get(
+        self,
+        inst: str | Instruction,
+        qubits: int | list[int],
+        unit: str = "dt",
+        parameters: list[float] | None = None,
+    ) -> float:
+        """The duration of ``inst`` on ``qubits`` in ``unit``.
+
+        Raises:
+            DeviceDataMissingError: the vendor publishes no duration for it.
+        """
+        try:
+            found: float = super().get(inst, qubits, unit, parameters)
+        except TranspilerError as exc:
+            name = inst if isinstance(inst, str) else inst.name
+            what = "this simulator publishes no instruction durations" if self.simulator else (
+                f"{self.vendor} does not publish the duration of {name!r} on qubits {qubits}"
+            )
+            raise DeviceDataMissingError(
+                f"{self.vendor}:{self.device_id}: {what}, and scheduling "
+                f"(transpile(..., scheduling_method=...)) needs it. Transpile without "
+                f"scheduling, or set durations you trust on a copy of the Target "
+                f"(target = copy.deepcopy(backend.target); target.update_instruction_properties"
+                f"({name!r}, {tuple(_as_list(qubits))}, InstructionProperties(duration=..., "
+                f"error=...))) and transpile(..., target=target); see the docs page "
+                f"'Device data and its gaps'"
+            ) from exc
+        return found
+
+
+def _as_list(qubits: Any) -> list[int]:
+    return [qubits] if isinstance(qubits, int) else list(qubits)
 
 
 def build_target(spec: DeviceSpec) -> Target:
@@ -110,4 +167,18 @@ def build_target(spec: DeviceSpec) -> Target:
             spec.device_id,
             ", ".join(sorted(skipped)),
         )
+    # Target.durations() returns this cached object (reset by update_instruction_properties).
+    target._instruction_durations = PublishedDurations(
+        _durations_of(target), dt=target.dt, spec=spec
+    )
     return target
+
+
+def _durations_of(target: Target) -> list[tuple[str, list[int], float, str]]:
+    """``(name, qubits, seconds, "s")`` for every instruction with a published duration."""
+    found = []
+    for name in target.operation_names:
+        for qargs, props in target[name].items():
+            if qargs is not None and props is not None and props.duration is not None:
+                found.append((name, list(qargs), props.duration, "s"))
+    return found
