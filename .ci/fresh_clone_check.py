@@ -99,7 +99,7 @@ def minimal_path(scratch: Path) -> str:
     for directory in (str(python.parent), "/usr/bin", "/bin"):
         if directory not in dirs and not os.access(Path(directory) / "dot", os.X_OK):
             dirs.append(directory)
-    if shutil.which("python3", path=os.pathsep.join(dirs)) is None:
+    if str(python.parent) not in dirs:
         # python3 lives next to a Graphviz 'dot': offer it alone from a directory of its own.
         own = scratch / "python-bin"
         own.mkdir(parents=True, exist_ok=True)
@@ -170,7 +170,11 @@ def vendor_keys(clone: Path) -> list[str]:
 
 
 def check_demo(output: str, vendors: list[str]) -> None:
-    """Every vendor printed a line ``<vendor> <backend> {counts}`` with shots counted."""
+    """Every vendor printed a line ``<vendor> <backend> {counts}`` with shots counted, and the
+    demo printed no warning or traceback (pip's own upper-case ``WARNING:`` lines aside)."""
+    noise = [t for t in output.splitlines() if t.startswith(("warning:", "error:", "Traceback"))]
+    if noise:
+        raise CheckFailed(f"demo printed warnings or errors: {noise!r}")
     for vendor in vendors:
         line = next((t for t in output.splitlines() if t.split()[:1] == [vendor]), None)
         if line is None or "{" not in line:
