@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from test.reliability.harness import (  # noqa: E402
+    CRASH_JOBS,
     FAULTS,
     VENDORS,
     WAIT_TIMEOUT,
@@ -112,19 +113,35 @@ def main(argv: list[str] | None = None) -> int:
     table = summarise(results)
     print(table)
     print(f"\n{len(results)} cells, {sum(r.jobs for r in results)} jobs, {elapsed:.1f} s")
-    overruns = [r.overrun for r in results if r.overrun is not None]
-    if overruns:
-        print(f"longest overrun past timeout={args.timeout}s: {max(overruns):+.2f} s")
+    print(summary(results, args.timeout))
     if args.output:
-        args.output.write_text(page(table, argv, elapsed, args.timeout), encoding="utf-8")
+        args.output.write_text(
+            page(table, argv, elapsed, args.timeout, summary(results, args.timeout)),
+            encoding="utf-8",
+        )
     bad = [r for r in results if r.raw_errors or r.duplicates or r.lost or r.leaked_secrets]
     for r in bad:
         print(f"PROBLEM {r.vendor}/{r.fault}: {r.raw_errors[:3]}", file=sys.stderr)
     return 1 if bad else 0
 
 
-def page(table: str, argv: list[str] | None, elapsed: float, timeout: float) -> str:
+def summary(results: list[CellResult], timeout: float) -> str:
+    """One line: jobs lost, raw exceptions, and the longest overrun over every cell."""
+    overruns = [r.overrun for r in results if r.overrun is not None]
+    longest = f"{max(overruns):+.2f} s" if overruns else "not measured"
+    return (
+        f"Jobs lost: {sum(r.lost for r in results)}; raw exceptions: "
+        f"{sum(len(r.raw_errors) for r in results)}; duplicates: "
+        f"{sum(r.duplicates for r in results)}; longest overrun past timeout={timeout:g} s: "
+        f"{longest}."
+    )
+
+
+def page(
+    table: str, argv: list[str] | None, elapsed: float, timeout: float, totals: str
+) -> str:
     """The docs page holding the latest table, the command and the date."""
+    crash_jobs = CRASH_JOBS
     command = " ".join(["python benchmarks/fault_matrix.py", *(argv or sys.argv[1:])])
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f""":orphan:
@@ -146,8 +163,9 @@ job. Retries wait milliseconds (``Retry-After`` 1 ms) and polling is near-instan
   (for example ``AuthenticationError`` for an expired static token, or a refused submit
   whose message says nothing was submitted).
 * **of which uncertain**: ``SubmissionUncertainError``: the vendor protocol gives no way to
-  find the job (IQM has no job list; a Qilimanjaro 5xx before any job exists), so the local
-  record stays ``SUBMISSION_UNCERTAIN`` and the submit is not repeated.
+  find the job (IQM has no job list; a Qilimanjaro 5xx before any job exists; a submit whose
+  time bound ran out), so the local record stays ``SUBMISSION_UNCERTAIN`` (or ``SUBMITTING``
+  after a crash) and the submit is not repeated.
 * **Duplicates**: emulator jobs beyond one per run (each run uses its own shot count).
 * **Lost**: emulator jobs whose id is neither in the job store nor in an uncertain record.
 * **Raw errors**: exceptions that are not ``qiskit_multicloud`` errors.
@@ -164,6 +182,19 @@ job. Retries wait milliseconds (``Retry-After`` 1 ms) and polling is near-instan
   request.
 * **hostile_counts**: every other job's results hold one shot more than asked (in each
   vendor's own result format); they must fail with ``MalformedResponseError``.
+* **locked_store**: another process holds the job store's exclusive sqlite lock before the
+  submit (job *i* mod 3 = 0: must fail with ``JobStoreError`` and send nothing), right after
+  the vendor accepted the job (1: ``run()`` returns the job with a ``JobStoreWarning``, the id
+  goes to the store's journal and is replayed) or while ``result()`` runs (2: results are
+  still returned).
+* **crash_during_submit** ({crash_jobs} jobs per vendor): a child process submits and is killed
+  with SIGKILL while the server holds the billable request; this process then calls
+  ``provider.retrieve_job(record_id)`` and reads the results. Reconciled with idempotent
+  requests where the protocol allows (OQC, OQTOPUS, Qoro, Qilimanjaro); IQM cannot tell, so
+  ``retrieve_job`` raises ``SubmissionUncertainError`` saying what to check, and the record
+  stays ``SUBMITTING`` (counted as uncertain, not lost).
+
+{totals}
 
 {table}
 """

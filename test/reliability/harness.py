@@ -9,10 +9,17 @@ the client's job store knows.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,8 +38,16 @@ from qiskit_multicloud.transport import RetryPolicy
 VENDORS = ("oqc", "oqtopus", "iqm", "qoro", "qilimanjaro")
 #: Faults that test time bounds: forced on a status poll, a result download or a submit.
 TIME_FAULTS = ("frozen", "trickle", "retry_later")
-#: Every fault kind the emulators inject.
-FAULTS: tuple[str, ...] = FAULT_KINDS
+#: Faults of the client's own machine: another process holding the job store locked, and the
+#: client process killed (SIGKILL) while its submit request is in flight.
+CLIENT_FAULTS = ("locked_store", "crash_during_submit")
+#: Every fault kind the emulators inject, then the client's.
+FAULTS: tuple[str, ...] = (*FAULT_KINDS, *CLIENT_FAULTS)
+#: Jobs per ``crash_during_submit`` cell at most (each starts a Python process).
+CRASH_JOBS = 2
+#: Seconds a crash cell's submit request is held by the server (the child is killed meanwhile).
+IN_FLIGHT = 1.0
+
 #: The timeout the time faults are measured against: ``result(timeout=...)`` for status polls
 #: and result downloads, the ``submit_timeout`` run option for submits.
 WAIT_TIMEOUT = 1.0
@@ -73,6 +88,8 @@ def fault_config(kind: str) -> FaultConfig:
         "trickle": {"trickle_interval": 0.5, "hold_limit": 30.0},
         "retry_later": {"long_retry_after": 30.0},
         "hostile_counts": {},
+        "locked_store": {},
+        "crash_during_submit": {"latency_spike": IN_FLIGHT},
     }
     return FaultConfig(seed=SEED, **rates[kind])
 
@@ -160,8 +177,11 @@ def run_cell(
     or its billable submit (2), bounded by ``wait_timeout``.
     """
     vendor = emu.vendor
+    if fault == "crash_during_submit":
+        n_jobs = min(n_jobs, CRASH_JOBS)
     result = CellResult(vendor, fault, jobs=n_jobs)
-    store = JobStore(store_path)
+    # A locked store makes writes wait busy_timeout, retried for retry_for: keep both short.
+    store = JobStore(store_path, busy_timeout=0.02, retry_for=0.1)
     provider = MultiCloudProvider({vendor: emu.settings()}, vendors=[vendor], job_store=store)
     started = time.perf_counter()
     before = {job.job_id for job in emu.jobs.all()}
@@ -177,6 +197,16 @@ def run_cell(
         for index in range(n_jobs):
             if fault in TIME_FAULTS:
                 _time_fault_job(emu, backend, compiled, fault, index, wait_timeout, result)
+                continue
+            if fault == "locked_store":
+                with _outcome(result), warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    _locked_store_job(backend, compiled, store, index)
+                result.messages.extend(f"warning: {w.message}" for w in caught)
+                continue
+            if fault == "crash_during_submit":
+                with _outcome(result):
+                    _crash_during_submit(emu, provider, store_path, 20 + index)
                 continue
             if fault == "hostile_counts":
                 if index % 2 == 0:
@@ -271,22 +301,123 @@ def _outcome(result: CellResult) -> Iterator[None]:
         result.raw_errors.append(f"{type(exc).__name__}: {exc}")
 
 
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Another connection holding the store's exclusive sqlite lock."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def _locked_store_job(backend: Any, compiled: QuantumCircuit, store: JobStore, index: int) -> None:
+    """The store is locked before the submit (i mod 3 = 0: nothing may be sent), right after
+    it (1: run() returns, the id goes to the journal) or while ``result()`` runs (2)."""
+    shots = 20 + index
+    phase = index % 3
+    if phase == 0:
+        with exclusive_lock(store.path):
+            backend.run(compiled, shots=shots, **FAST)
+        return
+    if phase == 1:
+        adapter = backend.adapter
+        submit = adapter.submit
+        with contextlib.ExitStack() as stack:
+
+            def submit_then_lock(*args: Any, **kwargs: Any) -> str:
+                ref: str = submit(*args, **kwargs)
+                stack.enter_context(exclusive_lock(store.path))
+                return ref
+
+            adapter.submit = submit_then_lock
+            try:
+                job = backend.run(compiled, shots=shots, **FAST)
+            finally:
+                del adapter.submit
+        job.result(timeout=20)
+        return
+    job = backend.run(compiled, shots=shots, **FAST)
+    with exclusive_lock(store.path):
+        job.result(timeout=20)
+
+
+CRASH_CHILD = """
+import sys
+from qiskit import QuantumCircuit, transpile
+from qiskit_multicloud import MultiCloudProvider
+from qiskit_multicloud.emulators import settings_for
+vendor, url, token, device, store, shots = sys.argv[1:7]
+provider = MultiCloudProvider(
+    {vendor: settings_for(vendor, url, token)}, vendors=[vendor], job_store=store
+)
+backend = provider.get_backend(device, vendor=vendor)
+qc = QuantumCircuit(2, 2, name="rel")
+qc.x(0)
+qc.measure([0, 1], [0, 1])
+print("submitting", flush=True)
+backend.run(transpile(qc, backend, seed_transpiler=1), shots=int(shots))
+print("returned", flush=True)
+"""
+
+
+def _crash_during_submit(
+    emu: EmulatorHandle, provider: MultiCloudProvider, store_path: Path, shots: int
+) -> None:
+    """A child process submits; it is killed (SIGKILL) while the server holds the billable
+    request; then this process picks the record up with ``retrieve_job`` and reads results."""
+    fired = emu.faults.fired["latency"]
+    emu.faults.force("latency", method="POST", path=SUBMIT_PATHS[emu.vendor])
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH_CHILD, emu.vendor, emu.url, emu.token,
+         DEVICES[emu.vendor], str(store_path), str(shots)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env(),
+    )
+    try:
+        limit = time.monotonic() + 120
+        while emu.faults.fired["latency"] == fired and child.poll() is None:
+            if time.monotonic() > limit:
+                raise TimeoutError("the child's submit never reached the emulator")
+            time.sleep(0.01)
+        time.sleep(0.2)  # the body follows the request line; a cut body is never acted on
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    time.sleep(IN_FLIGHT)  # the server finishes the request the child never saw answered
+    record = next(r for r in provider.job_store.list() if r.options.get("shots") == shots)  # type: ignore[union-attr]
+    provider.retrieve_job(record.record_id).result(timeout=20)
+
+
+def _child_env() -> dict[str, str]:
+    """This environment, with this checkout first on the child's import path."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
 def _audit(result: CellResult, emu: EmulatorHandle, store: JobStore, before: set[str]) -> None:
     """Duplicates (several emulator jobs for one run) and lost ids (unknown to the store)."""
     created = [job for job in emu.jobs.all() if job.job_id not in before]
     records = store.list(limit=10_000)
     known: set[str] = set()
     mentioned = " ".join(r.error or "" for r in records)
+    # A record still SUBMITTING (a crashed submit the vendor cannot reconcile, e.g. IQM) is
+    # as good as an uncertain one: it names the run, and retrieve_job says what to check.
+    unsure = ("SUBMISSION_UNCERTAIN", "SUBMITTING")
     for record in records:
         for ref in record.chunk_refs:
             known.update(part for part in ref.split(",") if part)
-        if record.status == "SUBMISSION_UNCERTAIN":
+        if record.status in unsure:
             result.uncertain += 1
     per_run = Counter(job.shots for job in created)
     result.duplicates = sum(count - 1 for count in per_run.values() if count > 1)
-    uncertain_runs = {
-        record.options.get("shots") for record in records if record.status == "SUBMISSION_UNCERTAIN"
-    }
+    uncertain_runs = {record.options.get("shots") for record in records if record.status in unsure}
     result.lost = sum(
         1
         for job in created

@@ -13,13 +13,13 @@ import base64
 import binascii
 import gzip
 import re
-import zlib
 from collections.abc import Sequence
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
-from ...exceptions import CircuitValidationError
+from ...decoding import inflate
+from ...exceptions import CircuitValidationError, MalformedResponseError
 from ..translate import emit_qasm, merge_registers, register_refs, single_refs, to_qasm2
 
 _SPARSE_TERM = re.compile(r"([XYZ])(\d+)")
@@ -35,11 +35,12 @@ def decompress(data: str) -> str:
     """Inverse of :func:`compress`.
 
     Raises:
-        ValueError: not base64, not gzip or not UTF-8.
+        ValueError: not base64, not gzip, too large once inflated, or not UTF-8.
     """
     try:
-        return gzip.decompress(base64.b64decode(data, validate=True)).decode("utf-8")
-    except (binascii.Error, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raw = inflate(base64.b64decode(data, validate=True), vendor="qoro", what="payload")
+        return raw.decode("utf-8")
+    except (binascii.Error, MalformedResponseError, UnicodeDecodeError) as exc:
         raise ValueError(f"not base64(gzip(utf-8)) data: {exc}") from exc
 
 
