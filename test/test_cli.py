@@ -448,3 +448,41 @@ def _register_with(handler: Any) -> Any:
         commands.add("noisy", handler, "test command")
 
     return register
+
+
+@pytest.mark.parametrize("failure", ["auth", "network"])
+def test_auth_and_network_failures_print_one_line(
+    capsys: pytest.CaptureFixture[str], emulator_factory: Any, failure: str
+) -> None:
+    emulator = emulator_factory("oqc")
+    spec = (
+        f"oqc={emulator.url},wrong-token"
+        if failure == "auth"
+        else "oqc=http://127.0.0.1:1,some-token"
+    )
+    code, out, err = run_cli(capsys, "backends", "--emulator", spec)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: oqc: ")
+    assert "wrong-token" not in err and "some-token" not in err
+
+
+def test_one_failing_vendor_among_several_is_one_warning_line(
+    capsys: pytest.CaptureFixture[str], emulator_factory: Any
+) -> None:
+    good, bad = emulator_factory("oqc"), emulator_factory("qoro")
+    spec = f"oqc={good.url},{good.token};qoro={bad.url},wrong-token"
+    code, out, err = run_cli(capsys, "backends", "--emulator", spec)
+    assert code == 0 and "qpu:uk:2" in out and "qoro" not in out
+    assert err.count("\n") == 1 and err.startswith("warning: qoro skipped: qoro: ")
+
+
+def test_verbose_shows_library_info_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bell.qasm"
+    path.write_text(QASM2)
+    argv = ["run", str(path), "--backend", "qpu:uk:2", "--emulated", "--vendor", "oqc"]
+    code, _, err = run_cli(capsys, "-v", *argv)
+    assert code == 0 and "info: oqc: submitted job" in err
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0 and "info:" not in err
