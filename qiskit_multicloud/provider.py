@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 from . import accounts as saved
 from .backend import MultiCloudBackend
 from .config import VendorSettings
+from .deadline import bounded
 from .exceptions import (
     BackendNotFoundError,
     ConfigurationError,
+    DeadlineExceededError,
     MultiCloudError,
     VendorConnectionError,
     VendorUnavailableWarning,
@@ -202,9 +204,15 @@ class MultiCloudProvider:
     # -- discovery ------------------------------------------------------------------------
 
     def _list_devices(self, key: str, future: Future[list[DeviceSpec]]) -> None:
-        """Worker thread body: one vendor's device list into ``future``."""
+        """Worker thread body: one vendor's device list into ``future``.
+
+        Runs under ``bounded(discovery_timeout)``, so the transport ends in-flight requests
+        when the caller stops waiting. The caller's own deadline is deliberately not
+        carried: the device list is cached for every later caller.
+        """
         try:
-            future.set_result(self.adapters[key].discover_devices())
+            with bounded(self.discovery_timeout):
+                future.set_result(self.adapters[key].discover_devices())
         except BaseException as exc:  # handed to the waiting caller
             future.set_exception(exc)
 
@@ -237,7 +245,8 @@ class MultiCloudProvider:
                     del self._inflight[key]
                 if key in self._backends or key in self._errors:
                     continue  # another caller stored the outcome
-                if future not in done:
+                error = future.exception() if future in done else None
+                if future not in done or isinstance(error, DeadlineExceededError):
                     self._errors[key] = VendorConnectionError(
                         f"{key}: no device list within the discovery timeout of "
                         f"{self.discovery_timeout:g}s (MultiCloudProvider(discovery_timeout=...))",
@@ -245,7 +254,6 @@ class MultiCloudProvider:
                     )
                     failed.append(key)
                     continue
-                error = future.exception()
                 if error is None:
                     backend_class, adapter = plugin(key).backend, self.adapters[key]
                     self._backends[key] = [

@@ -4,6 +4,7 @@ reported once and remembered until refresh(), misconfigured vendors skipped."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -56,6 +57,12 @@ def test_frozen_vendor_is_skipped_once_and_remembered(
     assert {b.vendor for b in found} == {"oqc"}
     assert len(caught) == 1 and caught[0].message.vendor == "iqm"  # type: ignore[union-attr]
     assert "discovery timeout of 0.2s" in str(caught[0].message)
+    # The worker's request ran under bounded(discovery_timeout): it ends too, not hanging
+    # on the frozen socket until the transport's own read timeout.
+    workers = [t for t in threading.enumerate() if t.name == "qiskit-multicloud-discover-iqm"]
+    for worker in workers:
+        worker.join(timeout=5)
+        assert not worker.is_alive()
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # remembered: no second warning, no second wait
