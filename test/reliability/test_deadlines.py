@@ -7,6 +7,7 @@ at most one connect timeout. Bounds are small so the whole file takes a few seco
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import shutil
@@ -250,3 +251,24 @@ def test_body_over_declared_limit_is_refused(requests_mock: rm.Mocker, tmp_path:
     client = Transport("acme", "https://api.example", max_response_bytes=1024)
     with pytest.raises(MalformedResponseError, match="more than 1024 bytes"):
         client.request("GET", "/x")
+
+
+def test_discovery_threads_end_at_the_discovery_timeout() -> None:
+    import warnings
+
+    from qiskit_multicloud import MultiCloudProvider
+    from qiskit_multicloud.emulators import settings_for
+
+    with HostileServer("frozen") as server:
+        provider = MultiCloudProvider(
+            {"qoro": settings_for("qoro", server.url, "token-123456")},
+            vendors=["qoro"], discovery_timeout=0.3, job_store=False,
+        )
+        started = time.monotonic()
+        with warnings.catch_warnings(), contextlib.suppress(Exception):
+            warnings.simplefilter("ignore")
+            provider.backends()
+        assert_within(started, 0.3)
+        while any(t.name.startswith("qiskit-multicloud-discover") for t in threading.enumerate()):
+            assert time.monotonic() - started < 0.3 + CONNECT + SLACK, "discovery thread lingers"
+            time.sleep(0.01)
