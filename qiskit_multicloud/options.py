@@ -175,8 +175,8 @@ BASE_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "rep_delay",
         None,
-        "the time between shots is chosen by the vendor (on OQC use passive_reset_time); "
-        "leave it unset",
+        "the time between shots is chosen by this vendor; leave it unset (only OQC lets "
+        "clients set it)",
         (int, float),
         choices=(None,),
     ),

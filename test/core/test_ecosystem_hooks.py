@@ -108,7 +108,7 @@ def test_options_ecosystem_tools_pass_do_not_warn(tmp_path: Path) -> None:
         ({"meas_level": 0}, "no IQ data"),
         ({"meas_return": "sum"}, "meas_return"),
         ({"init_qubits": False}, "cannot be turned off"),
-        ({"rep_delay": 250e-6}, "chosen by the vendor"),
+        ({"rep_delay": 250e-6}, "chosen by this vendor"),
         ({"parameter_binds": [{}]}, "assign_parameters"),
         ({"noise_model": object()}, "own noise"),
     ],

@@ -68,6 +68,11 @@ def test_run_options_from_ecosystem_tools(qpus: dict[str, MultiCloudBackend], ve
         assert len(job.result().get_memory(0)) == 50
     with pytest.raises(CircuitValidationError, match="meas_level"):
         backend.run(isa, meas_level=1)
+    if vendor == "oqc":  # sent as passive_reset_time
+        assert sum(backend.run(isa, shots=20, rep_delay=1e-4).result().get_counts().values()) == 20
+    else:
+        with pytest.raises(CircuitValidationError, match="rep_delay"):
+            backend.run(isa, rep_delay=1e-4)
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

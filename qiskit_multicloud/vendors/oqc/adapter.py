@@ -86,6 +86,14 @@ RUN_OPTIONS: tuple[OptionSpec, ...] = (
         (int, float),
         (0, None),
     ),
+    OptionSpec(
+        "rep_delay",
+        None,
+        "Qiskit's name for the time between shots: sent as passive_reset_time (which wins "
+        "when both are given)",
+        (int, float),
+        (0, None),
+    ),
     OptionSpec("tag", None, "free-text tag stored with every OQC task", (str,)),
     OptionSpec(
         "metrics",

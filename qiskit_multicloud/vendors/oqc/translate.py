@@ -58,7 +58,9 @@ def compiler_config(options: Mapping[str, Any]) -> dict[str, Any]:
         {
             "repeats": int(options["shots"]),
             "repetition_period": options.get("repetition_period"),
-            "passive_reset_time": options.get("passive_reset_time"),
+            "passive_reset_time": _first_set(
+                options.get("passive_reset_time"), options.get("rep_delay")
+            ),
             "results_format": results_format,
             "metrics": _enum("MetricsType", int(options.get("metrics") or 6)),
             "active_calibrations": [],
@@ -66,6 +68,10 @@ def compiler_config(options: Mapping[str, Any]) -> dict[str, Any]:
             "error_mitigation": None,
         },
     )
+
+
+def _first_set(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
 
 
 def merged_register_name(circuit: QuantumCircuit) -> str:

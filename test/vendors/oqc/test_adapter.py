@@ -266,6 +266,11 @@ def test_build_payload_shape(mocked: rm.Mocker, adapter: OQCAdapter) -> None:
     assert data["optimizations"]["$type"] == "<class 'compiler_config.config.Tket'>"
     assert data["optimizations"]["$data"]["tket_optimizations"]["$value"] == 1
     assert data["passive_reset_time"] == 1e-4
+    # Qiskit's rep_delay (passed by IBM-minded tools) is OQC's passive_reset_time
+    both = {"rep_delay": 2e-4, "passive_reset_time": 5e-5}
+    for given, sent in (({"rep_delay": 2e-4}, 2e-4), (both, 5e-5)):
+        payload = adapter.build_payload(device, [two_register_circuit()], {**OPTIONS, **given})
+        assert json.loads(payload["tasks"][0]["config"])["$data"]["passive_reset_time"] == sent
 
 
 def test_merged_register_avoids_qreg_clash() -> None:
