@@ -399,7 +399,8 @@ class MultiCloudBackend(BackendV2):
                 f"{self.vendor}: the submit to {self.name} may have reached the vendor but no "
                 f"job id came back ({exc}). It was NOT retried, to avoid a duplicate paid job. "
                 f"Check the vendor's job list before submitting again (local record "
-                f"{record_id}){already}",
+                f"{record_id}; provider.retrieve_job({record_id!r}) checks again with "
+                f"idempotent requests){already}",
                 vendor=self.vendor,
                 record_id=record_id,
             ) from exc

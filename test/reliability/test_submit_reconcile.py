@@ -77,6 +77,30 @@ def test_iqm_lost_submit_is_reported_uncertain_with_its_record(tmp_path: Path) -
         record = store.get(str(info.value.record_id))
         assert record is not None and record.status == "SUBMISSION_UNCERTAIN"
         assert store.list(status="submission_uncertain")[0].record_id == record.record_id
+        assert f"retrieve_job({record.record_id!r})" in str(info.value)
+        provider = backend.provider
+        with pytest.raises(SubmissionUncertainError, match="cannot tell"):
+            provider.retrieve_job(record.record_id)
+        assert emu.jobs.created_count == 1
+
+
+def test_uncertain_submit_is_recovered_later_by_retrieve_job(tmp_path: Path) -> None:
+    """The answer is lost and the in-process check fails too: a later retrieve_job finds it."""
+    store = JobStore(tmp_path / "jobs.sqlite")
+    with start("oqtopus") as emu:
+        backend = _backend(emu, store)
+        compiled = transpile(circuit(), backend, seed_transpiler=1)
+        emu.faults.force("drop_after", method="POST", path=SUBMIT_PATHS["oqtopus"])
+        emu.faults.force("error", count=20, method="GET", path="/status")
+        with pytest.raises(SubmissionUncertainError) as info:
+            backend.run(compiled, shots=6, **FAST)
+        emu.faults.clear()
+        record_id = str(info.value.record_id)
+        assert store.get(record_id).status == "SUBMISSION_UNCERTAIN"  # type: ignore[union-attr]
+        job = backend.provider.retrieve_job(record_id)
+        assert job.result(timeout=10).get_counts() == {"01": 6}
+        assert emu.jobs.created_count == 1
+        assert store.get(record_id).job_id == job.job_id()  # type: ignore[union-attr]
 
 
 def test_authentication_failure_on_submit_marks_the_record_failed(tmp_path: Path) -> None:
