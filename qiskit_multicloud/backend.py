@@ -121,6 +121,10 @@ class MultiCloudBackend(BackendV2):
         clone._device_lock = threading.Lock()
         return clone
 
+    def __copy__(self) -> MultiCloudBackend:
+        """Same as a deep copy: sharing options or locks with the original helps nobody."""
+        return self.__deepcopy__({})
+
     def __reduce__(self) -> Any:
         raise TypeError(
             f"{type(self).__name__} holds live credentials and is not picklable; in another "

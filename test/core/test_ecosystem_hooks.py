@@ -55,6 +55,8 @@ def test_deepcopy_shares_the_connection_with_own_options_and_locks(tmp_path: Pat
     assert clone.run(transpile(one_x(), clone)).result().get_counts() == {"1": 7}
     # a copy inside a container (qiskit-ibm-runtime deep-copies its options dict)
     assert copy.deepcopy({"backend": backend})["backend"].adapter is backend.adapter
+    shallow = copy.copy(backend)
+    assert shallow.adapter is backend.adapter and shallow.options is not backend.options
 
 
 def test_pickling_a_backend_refuses_without_showing_the_secret(tmp_path: Path) -> None:
