@@ -31,3 +31,20 @@ def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     assert data["target"]["iqm"]["qubits"] == 150
     assert {row["duration_s"] for row in data["polling"]["by_duration"]} >= {60}
     assert "| vendor |" in proc.stdout
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
+def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    pytest.importorskip("werkzeug")
+    output = tmp_path / "qoro_sweep.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "qoro_sweep.py"), "--points", "6",
+         "--qubits", "3", "--graphs", "ring", "--shots", "10", "--repeat", "1",
+         "--out", str(output)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, after = json.loads(output.read_text())["rows"]
+    assert not before["templates"] and after["templates"]
+    assert after["bytes_uploaded"] < before["bytes_uploaded"]
+    assert "| qubits |" in proc.stdout

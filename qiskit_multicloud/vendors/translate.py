@@ -211,16 +211,21 @@ def emit_qasm(
     clbit_ref: Mapping[Clbit, str],
     *,
     drop: frozenset[str] = frozenset(),
+    placeholders: Mapping[tuple[int, int], str] | None = None,
 ) -> str | None:
     """OpenQASM text of ``circuit`` as Qiskit's exporter writes it, or ``None`` if unsure.
 
     The registers to declare and the text of each bit (``"q[3]"``) are given by the caller,
     so a vendor can rename or merge registers without rebuilding the circuit. The text is
     what ``qasm2.dumps`` / ``qasm3.dumps`` give for the circuit with exactly these registers
-    (and without the ``drop``-ped instruction names).
+    (and without the ``drop``-ped instruction names). ``placeholders`` maps
+    ``(instruction index, parameter index)`` to a name written instead of that angle (a
+    template whose values a server fills in).
     """
     try:
-        return _emit(circuit, version, qregs, cregs, qubit_ref, clbit_ref, drop)
+        return _emit(
+            circuit, version, qregs, cregs, qubit_ref, clbit_ref, drop, placeholders or {}
+        )
     except _Unsupported:
         return None
 
@@ -233,6 +238,7 @@ def _emit(
     qubit_ref: Mapping[Qubit, str],
     clbit_ref: Mapping[Clbit, str],
     drop: frozenset[str],
+    placeholders: Mapping[tuple[int, int], str],
 ) -> str:
     seen: set[str] = set()
     for name, _ in (*qregs, *cregs):
@@ -244,7 +250,7 @@ def _emit(
     angles: dict[float, str] = {}
     body: list[str] = []
     append = body.append
-    for instruction in circuit.data:
+    for position, instruction in enumerate(circuit.data):
         name = instruction.name
         if name in drop:
             continue
@@ -263,7 +269,10 @@ def _emit(
             params = instruction.params
             if params:
                 texts = []
-                for value in params:
+                for slot, value in enumerate(params):
+                    if placeholders and (position, slot) in placeholders:
+                        texts.append(placeholders[position, slot])
+                        continue
                     text = angles.get(value) if type(value) is float else None
                     if text is None:
                         if type(value) is not float or not math.isfinite(value):

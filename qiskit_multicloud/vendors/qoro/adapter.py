@@ -33,11 +33,12 @@ from . import histogram
 from .devices import VENDOR, malformed, qpu_system_spec, require, simulator_cluster_spec
 from .settings import QoroSettings
 from .translate import (
+    Sweep,
     check_ham_group,
-    circuit_to_qasm,
     compress,
     encode_circuit,
     encode_ham_ops,
+    find_sweeps,
     observable_terms,
 )
 
@@ -89,6 +90,13 @@ QORO_OPTIONS: tuple[OptionSpec, ...] = (
         "let the service pack several small circuits onto one device run (job/init 'use_packing')",
         (bool,),
     ),
+    OptionSpec(
+        "templates",
+        True,
+        "upload circuits that differ only in gate angles (parameter sweeps) as one parametric "
+        "template plus the values, instead of each circuit in full",
+        (bool,),
+    ),
 )
 
 Observables: TypeAlias = str | SparsePauliOp | Sequence[SparsePauliOp]
@@ -124,6 +132,65 @@ def fragments(
         {"circuits": chunk, **envelope, "finalized": "true" if i == last else "false"}
         for i, chunk in enumerate(chunks)
     ]
+
+
+def upload_bodies(
+    circuits: Sequence[QuantumCircuit], envelope: Mapping[str, Any], templates: bool
+) -> list[dict[str, Any]]:
+    """Every ``add_circuits/`` body of a job; only the last one finalizes it.
+
+    With ``templates``, circuits that differ only in gate angles (a parameter sweep) go as
+    one parametric template plus a row of values each (:func:`find_sweeps`); the rest as
+    bound circuits. Labels are always the positions in ``circuits``.
+    """
+    sweeps, single = find_sweeps(circuits) if templates else ([], list(range(len(circuits))))
+    encoded = [(str(i), encode_circuit(circuits[i])) for i in single]
+    bodies = fragments(encoded, envelope) if encoded else []
+    for sweep in sweeps:
+        bodies += template_fragments(sweep, envelope)
+    for body in bodies:
+        body["finalized"] = "false"
+    bodies[-1]["finalized"] = "true"
+    return bodies
+
+
+def template_fragments(
+    sweep: Sweep, envelope: Mapping[str, Any], limit: int = MAX_FRAGMENT_BYTES
+) -> list[dict[str, Any]]:
+    """``add_circuits/`` bodies of one parametric template, its rows packed under ``limit``.
+
+    Every body repeats the template (the service binds each body on its own); all carry
+    ``"finalized": "false"``, the caller marks the job's last body.
+
+    Raises:
+        CircuitValidationError: the template alone is larger than the limit.
+    """
+    head = {
+        "circuit_template": compress(sweep.template),
+        "parameter_names": sweep.names,
+        "parameter_sets": [],
+        **envelope,
+        "finalized": "false",
+    }
+    overhead = len(json.dumps(head))
+    if overhead > limit:
+        raise CircuitValidationError(
+            f"the parametric template of circuits {sweep.indices[:3]}... is {overhead} bytes, "
+            f"more than the Qoro upload limit of {limit}; run with templates=False"
+        )
+    bodies: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    size = overhead
+    for index, values in zip(sweep.indices, sweep.values, strict=True):
+        row = {"label": str(index), "values": values}
+        item = len(json.dumps(row)) + 2
+        if rows and size + item > limit:
+            bodies.append({**head, "parameter_sets": rows})
+            rows, size = [], overhead
+        rows.append(row)
+        size += item
+    bodies.append({**head, "parameter_sets": rows})
+    return bodies
 
 
 class QoroAdapter(VendorAdapter):
@@ -194,11 +261,10 @@ class QoroAdapter(VendorAdapter):
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> dict[str, Any]:
         """``{"init": job/init body, "fragments": [add_circuits bodies]}`` (no HTTP)."""
-        encoded = [(str(i), encode_circuit(c)) for i, c in enumerate(circuits)]
         envelope = {"mode": "append", "shots": int(options["shots"])}
         return {
             "init": self._init_body(device, "EXECUTE", options),
-            "fragments": fragments(encoded, envelope),
+            "fragments": upload_bodies(circuits, envelope, bool(options.get("templates", True))),
         }
 
     def submit(self, device: DeviceSpec, payload: Any, options: RunOptions) -> str:
@@ -422,6 +488,8 @@ class QoroAdapter(VendorAdapter):
         circuits: Sequence[QuantumCircuit],
         ham_ops: Observables,
         shots: int | None = None,
+        *,
+        templates: bool = True,
     ) -> str:
         """Submit an ``EXPECTATION`` job; return its job reference.
 
@@ -433,6 +501,8 @@ class QoroAdapter(VendorAdapter):
                 terms; either one group for all circuits or ``|``-separated groups, one per
                 circuit; coefficients 1).
             shots: ignored by the service (values are exact); accepted for interface parity.
+            templates: upload circuits that differ only in angles as one parametric template
+                (when every circuit has the same observable).
 
         Raises:
             CircuitValidationError: the device has no expectation support, or circuits and
@@ -453,14 +523,19 @@ class QoroAdapter(VendorAdapter):
                     f"{device.device_id} has {device.n_qubits}"
                 )
         groups = [terms for terms, _ in per_circuit]
-        envelope: dict[str, Any] = {"mode": "append", "observables": encode_ham_ops(groups)}
-        if len(groups) > 1:
+        shared = all(group == groups[0] for group in groups)
+        # One observable for every circuit (an Estimator sweep) travels once, and then the
+        # circuits may go as a parametric template; otherwise one group per circuit.
+        envelope: dict[str, Any] = {
+            "mode": "append",
+            "observables": encode_ham_ops(groups[:1] if shared else groups),
+        }
+        if not shared:
             envelope["circuit_ham_map"] = [[i, i + 1] for i in range(len(groups))]
         bare = [c.remove_final_measurements(inplace=False) or c for c in circuits]
-        encoded = [(str(i), compress(circuit_to_qasm(c))) for i, c in enumerate(bare)]
         payload = {
             "init": self._init_body(device, "EXPECTATION", {}),
-            "fragments": fragments(encoded, envelope),
+            "fragments": upload_bodies(bare, envelope, templates and shared),
         }
         job_id = self.submit(device, payload, {})
         self._estimates[job_id] = per_circuit

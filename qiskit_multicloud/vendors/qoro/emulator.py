@@ -268,7 +268,9 @@ class QoroEmulator(EmulatorApp):
             template = self._decode("circuit_template", body["circuit_template"])
             names = body.get("parameter_names") or []
             for row in body.get("parameter_sets") or []:
-                label, values = str(row.get("label")), row.get("values") or []
+                if not isinstance(row, dict) or not isinstance(row.get("values"), list):
+                    raise EmulatorHTTPError(400, "Each parameter set needs 'label' and 'values'.")
+                label, values = str(row.get("label")), row["values"]
                 if len(values) != len(names):
                     raise EmulatorHTTPError(
                         400,
@@ -276,6 +278,10 @@ class QoroEmulator(EmulatorApp):
                     )
                 text = template
                 for name, value in zip(names, values, strict=True):
+                    if not isinstance(value, int | float) or isinstance(value, bool):
+                        raise EmulatorHTTPError(
+                            400, f"Parameter set '{label}': value {value!r} is not a number."
+                        )
                     text = re.sub(rf"\b{re.escape(name)}\b", str(float(value)), text)
                 texts.append((label, text))
         else:

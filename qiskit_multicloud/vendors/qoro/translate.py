@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import gzip
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
@@ -59,15 +63,23 @@ def circuit_to_qasm(circuit: QuantumCircuit) -> str:
     Raises:
         CircuitValidationError: the circuit uses something OpenQASM 2 cannot express.
     """
+    text = _fast_qasm(circuit, None)
+    return text if text is not None else circuit_to_qasm_exported(circuit)
+
+
+def _fast_qasm(
+    circuit: QuantumCircuit, placeholders: Mapping[tuple[int, int], str] | None
+) -> str | None:
+    """:func:`circuit_to_qasm` through the fast emitter only (``None`` where it is unsure)."""
     quantum = register_refs(circuit.qregs, circuit.qubits)
     classical = register_refs(circuit.cregs, circuit.clbits)
     if circuit.num_clbits and classical is None:
         classical = ([("c", circuit.num_clbits)], single_refs(circuit.clbits, "c"))
-    if quantum is not None and classical is not None:
-        text = emit_qasm(circuit, 2, quantum[0], classical[0], quantum[1], classical[1])
-        if text is not None:
-            return text
-    return circuit_to_qasm_exported(circuit)
+    if quantum is None or classical is None:
+        return None
+    return emit_qasm(
+        circuit, 2, quantum[0], classical[0], quantum[1], classical[1], placeholders=placeholders
+    )
 
 
 def circuit_to_qasm_exported(circuit: QuantumCircuit) -> str:
@@ -80,6 +92,118 @@ def circuit_to_qasm_exported(circuit: QuantumCircuit) -> str:
 def encode_circuit(circuit: QuantumCircuit) -> str:
     """The wire form of one circuit: ``base64(gzip(qasm2))``."""
     return compress(circuit_to_qasm(circuit))
+
+
+# -- parametric templates ---------------------------------------------------------------------
+
+#: Prefix of template parameter names (distinct from anything the emitter writes).
+PARAMETER_PREFIX = "qmc_sweep_"
+
+
+@dataclasses.dataclass
+class Sweep:
+    """Circuits of one structure that differ only in gate angles, as a Qoro template.
+
+    Attributes:
+        template: OpenQASM 2.0 with a parameter name where the angles differ.
+        names: the parameter names, in the order of each row of ``values``.
+        indices: positions of the circuits in the ``run()`` order (their labels).
+        values: per circuit, the value of each parameter (``str(float)`` of it restores the
+            angle exactly, which is how the service substitutes it).
+    """
+
+    template: str
+    names: list[str]
+    indices: list[int]
+    values: list[list[float]]
+
+
+def _structure(circuit: QuantumCircuit) -> tuple[Any, list[float]] | None:
+    """(everything but the angles, the angles) of a circuit; ``None`` if not templatable."""
+    qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
+    cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
+    shape: list[Any] = [
+        tuple((r.name, r.size) for r in circuit.qregs),
+        tuple((r.name, r.size) for r in circuit.cregs),
+        circuit.num_qubits,
+        circuit.num_clbits,
+    ]
+    angles: list[float] = []
+    for instruction in circuit.data:
+        params = instruction.operation.params
+        for value in params:
+            if type(value) is not float or not math.isfinite(value):
+                return None
+        angles.extend(params)
+        shape.append(
+            (
+                instruction.name,
+                tuple(qindex[q] for q in instruction.qubits),
+                tuple(cindex[c] for c in instruction.clbits),
+                len(params),
+            )
+        )
+    return tuple(shape), angles
+
+
+def find_sweeps(circuits: Sequence[QuantumCircuit]) -> tuple[list[Sweep], list[int]]:
+    """Group circuits into templates where that is possible.
+
+    Circuits with the same instructions, qubits, bits and registers that differ only in
+    gate angles form one :class:`Sweep`; angle positions holding the same value in every
+    circuit stay literal, and positions whose values agree in every circuit share one
+    parameter (a bound ``2*theta`` used in several gates travels once per circuit).
+
+    Returns:
+        (sweeps of two or more circuits, indices of circuits sent as they are).
+    """
+    groups: dict[Any, list[tuple[int, list[float]]]] = {}
+    single: list[int] = []
+    for index, circuit in enumerate(circuits):
+        found = _structure(circuit)
+        if found is None:
+            single.append(index)
+        else:
+            groups.setdefault(found[0], []).append((index, found[1]))
+    sweeps: list[Sweep] = []
+    for members in groups.values():
+        sweep = _sweep(circuits, members) if len(members) > 1 else None
+        if sweep is None:
+            single.extend(index for index, _ in members)
+        else:
+            sweeps.append(sweep)
+    return sweeps, sorted(single)
+
+
+def _sweep(
+    circuits: Sequence[QuantumCircuit], members: list[tuple[int, list[float]]]
+) -> Sweep | None:
+    """The template of one group of same-structure circuits (``None`` if none is needed)."""
+    table = np.array([angles for _, angles in members], dtype=float)
+    if table.size == 0:
+        return None
+    varying = np.flatnonzero((table != table[0]).any(axis=0))
+    if varying.size == 0:
+        return None  # identical circuits: nothing to parametrise
+    columns, inverse = np.unique(table[:, varying], axis=1, return_inverse=True)
+    parameter_of = inverse.reshape(-1)
+    names = [f"{PARAMETER_PREFIX}{k}" for k in range(columns.shape[1])]
+    first = circuits[members[0][0]]
+    slots: list[tuple[int, int]] = []
+    for position, instruction in enumerate(first.data):
+        slots.extend((position, slot) for slot in range(len(instruction.operation.params)))
+    placeholders = {
+        slots[flat]: names[int(parameter_of[k])] for k, flat in enumerate(varying.tolist())
+    }
+    template = _fast_qasm(first, placeholders)
+    if template is None:
+        return None
+    return Sweep(
+        template=template,
+        names=names,
+        indices=[index for index, _ in members],
+        values=columns.tolist(),
+    )
 
 
 # -- observables ----------------------------------------------------------------------------
