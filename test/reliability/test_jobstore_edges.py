@@ -100,6 +100,26 @@ def test_read_only_store_is_a_clear_error(tmp_path: Path) -> None:
         JobStore(path).list()
 
 
+@pytest.mark.parametrize("code", ["EROFS", "EACCES"])
+def test_unwritable_store_is_a_clear_error_even_as_root(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root ignores file modes, so the refusal of a read-only file system is simulated."""
+    import errno
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        number = getattr(errno, code)
+        raise OSError(number, os.strerror(number))
+
+    monkeypatch.setattr("qiskit_multicloud.jobstore.os.open", refuse)
+    path = tmp_path / "jobs.sqlite"
+    with pytest.raises(JobStoreError, match="cannot be written") as info:
+        JobStore(path).record_submission(
+            vendor="oqc", backend="b", circuits=[circuit()], layouts=[], options={}
+        )
+    assert str(path) in str(info.value) and "job_store=" in str(info.value)
+
+
 def test_locked_store_before_submit_fails_fast_and_sends_nothing(
     tmp_path: Path, emulator_factory: Any
 ) -> None:
