@@ -20,12 +20,14 @@ Responsibilities, all in one place:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 import json
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import deadline
@@ -121,6 +124,72 @@ def default_sleep(seconds: float) -> None:
 
 def _wait(seconds: float) -> None:
     default_sleep(seconds)
+
+
+class _Watchdog:
+    """Mixed into urllib3's connection classes: while a request is sent and its status line
+    and headers are read, a timer cuts the socket when the current deadline runs out. Socket
+    timeouts are per read, so a server trickling its headers one byte at a time would
+    otherwise never be stopped. (The body is bounded by ``decoding.read_body``.)"""
+
+    sock: socket.socket | None
+    _timer: threading.Timer | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        left = deadline.remaining()
+        if left is not None:
+            self._timer = threading.Timer(left, self._cut)
+            self._timer.daemon = True
+            self._timer.start()
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        except BaseException:
+            self._disarm()
+            raise
+
+    def getresponse(self) -> Any:
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            self._disarm()
+
+    def _disarm(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _cut(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _BoundedHTTPConnection(_Watchdog, urllib3.connection.HTTPConnection):
+    """urllib3's HTTP connection with the deadline watchdog."""
+
+
+class _BoundedHTTPSConnection(_Watchdog, urllib3.connection.HTTPSConnection):
+    """urllib3's HTTPS connection with the deadline watchdog."""
+
+
+class _BoundedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _BoundedHTTPConnection
+
+
+class _BoundedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _BoundedHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """``requests``' adapter whose pools use the watchdog connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _BoundedHTTPPool,
+            "https": _BoundedHTTPSPool,
+        }
 
 
 class Auth:
@@ -254,7 +323,7 @@ class Transport:
         self.sleep: Callable[[float], None] = sleep or _wait
         self._trusted = {origin(self.base_url)}
         self._session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         from .version import __version__

@@ -5,6 +5,8 @@ Modes (``HostileServer(mode)``):
 * ``frozen``: accepts connections and never sends a byte;
 * ``trickle``: sends valid headers announcing a JSON body, then one byte every
   ``interval`` seconds;
+* ``trickle_headers``: sends the status line and headers one byte every ``interval``
+  seconds (never reaching the body);
 * ``retry_later``: answers ``503`` with ``Retry-After: 30``;
 * ``ok``: answers ``200 {"ok": true}`` at once;
 * ``gzip_bomb``: answers ``200`` with ``Content-Encoding: gzip`` and ``payload`` (bytes).
@@ -104,6 +106,13 @@ class HostileServer:
                     + f"Content-Length: {len(self.payload)}\r\n\r\n".encode()
                     + self.payload
                 )
+            elif self.mode == "trickle_headers":
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: "
+                head += b"x" * 100_000
+                for index in range(len(head)):
+                    client.sendall(head[index : index + 1])
+                    if self._stop.wait(self.interval):
+                        return
             elif self.mode == "trickle":
                 body = b'{"status": "' + b"x" * 2000 + b'"}'
                 client.sendall(

@@ -124,6 +124,16 @@ def test_trickled_body_ends_at_the_deadline() -> None:
         assert_within(started)
 
 
+def test_trickled_headers_end_at_the_deadline() -> None:
+    # Status line and headers one byte / 50 ms: each socket read gets a byte in time.
+    with HostileServer("trickle_headers", interval=0.05) as server:
+        client = transport(server.url)
+        started = time.monotonic()
+        with bounded(BOUND), pytest.raises(DeadlineExceededError, match="time bound"):
+            client.json("GET", "/jobs/1")
+        assert_within(started)
+
+
 def test_retry_after_beyond_the_deadline_is_not_waited_for() -> None:
     waits: list[float] = []
     with HostileServer("retry_later") as server:
