@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,17 @@ def test_cli_account_option_selects_a_named_account(
     assert "qoro_emulated_qpu" in out
     assert cli.main(["backends", "--account", "ibm=x"]) == 1
     assert "bad --account" in capsys.readouterr().err
+
+
+def test_concurrent_saves_keep_every_account() -> None:
+    def save(index: int) -> None:
+        MultiCloudProvider.save_account("qoro", name=f"n{index}", api_key=f"key-{index}")
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.name for a in MultiCloudProvider.saved_accounts("qoro")) == [
+        f"n{i}" for i in range(8)
+    ]
