@@ -31,7 +31,7 @@ from .config import VendorSettings
 from .exceptions import ConfigurationError, JobTimeoutError
 from .job import MultiCloudJob
 from .jobstore import SUBMIT_FAILED, SUBMITTED, SUBMITTING, UNCERTAIN
-from .provider import MultiCloudProvider
+from .provider import DEFAULT_DISCOVERY_TIMEOUT, MultiCloudProvider
 from .vendors import VENDOR_KEYS
 
 #: Environment variable naming running emulators (same syntax as ``--emulator``).
@@ -182,6 +182,14 @@ def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | 
     )
     add_emulator_option(parser)
     add_account_option(parser)
+    parser.add_argument(
+        "--discovery-timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long for the vendors' device lists; later vendors are skipped with "
+        f"a warning (default: {DEFAULT_DISCOVERY_TIMEOUT:g})",
+    )
 
 
 def parse_accounts(specs: Sequence[str]) -> dict[str, str]:
@@ -256,14 +264,21 @@ def provider_from_args(args: argparse.Namespace) -> MultiCloudProvider:
     """The provider a command should use (``--emulated``, ``--emulator``, else the clouds)."""
     vendor = getattr(args, "vendor", None)
     if getattr(args, "emulated", False):
-        return MultiCloudProvider.emulated(vendor_keys(vendor), job_store=False)
-    specs = list(getattr(args, "emulator", None) or [])
-    if not specs and os.environ.get(EMULATORS_ENV):
-        specs = [os.environ[EMULATORS_ENV]]
-    if specs:
-        settings = parse_emulators(specs)
-        return MultiCloudProvider(settings, vendors=tuple(settings))
-    return MultiCloudProvider(accounts=parse_accounts(getattr(args, "account", None) or []))
+        provider = MultiCloudProvider.emulated(vendor_keys(vendor), job_store=False)
+    else:
+        specs = list(getattr(args, "emulator", None) or [])
+        if not specs and os.environ.get(EMULATORS_ENV):
+            specs = [os.environ[EMULATORS_ENV]]
+        if specs:
+            settings = parse_emulators(specs)
+            provider = MultiCloudProvider(settings, vendors=tuple(settings))
+        else:
+            chosen = parse_accounts(getattr(args, "account", None) or [])
+            provider = MultiCloudProvider(accounts=chosen)
+    timeout = getattr(args, "discovery_timeout", None)
+    if timeout is not None:
+        provider.discovery_timeout = timeout
+    return provider
 
 
 def require_vendors(provider: MultiCloudProvider) -> None:
