@@ -628,16 +628,22 @@ def one_line(exc: BaseException) -> str:
     return " ".join(message.split()) or type(exc).__name__
 
 
+def note(level: str, message: str) -> None:
+    """One ``level: message`` line on stderr; on a terminal it first erases a progress line
+    being drawn (``contacting ...``, a job's status), which redraws itself afterwards."""
+    erase = "\r\033[K" if sys.stderr.isatty() else ""
+    sys.stderr.write(f"{erase}{level}: {' '.join(message.split())}\n")
+
+
 class _OneLineHandler(logging.Handler):
     """Library log records as ``warning: ...`` lines on stderr (stream looked up late)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = "warning" if record.levelno >= logging.WARNING else "info"
-        sys.stderr.write(f"{level}: {' '.join(self.format(record).split())}\n")
+        note("warning" if record.levelno >= logging.WARNING else "info", self.format(record))
 
 
 def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
-    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+    note("warning", str(message))
 
 
 @contextlib.contextmanager
@@ -668,7 +674,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.func(args)
             return code
         except (QiskitError, OSError, ValueError) as exc:  # MultiCloudError is a QiskitError
-            print(f"error: {one_line(exc)}", file=sys.stderr)
+            note("error", one_line(exc))
             return 1
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -370,6 +370,18 @@ def test_contacting_line_on_a_terminal_only() -> None:
     assert quiet.getvalue() == ""
 
 
+def test_warning_erases_the_progress_line_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with cli.contacting(["oqc", "iqm"], terminal):
+        cli.note("warning", "iqm skipped:\n no answer")
+    assert terminal.getvalue() == (
+        "contacting oqc, iqm ...\r\033[Kwarning: iqm skipped: no answer\n\r\033[K"
+    )
+
+
 def test_backends_prints_contacting_line_on_terminal(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
