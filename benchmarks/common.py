@@ -43,12 +43,17 @@ class EmulatorProcess:
     process: subprocess.Popen[str] = field(repr=False)
 
     @classmethod
-    def start(cls, vendor: str, *, seed: int = 1, timeout: float = 60.0) -> EmulatorProcess:
-        """Start it and parse the ``VENDOR URL TOKEN`` line it prints."""
+    def start(
+        cls, vendor: str, *, seed: int = 1, timeout: float = 60.0, noise: bool = False
+    ) -> EmulatorProcess:
+        """Start it and parse the ``VENDOR URL TOKEN`` line it prints.
+
+        Noise is off by default so client-overhead figures stay comparable across runs.
+        """
         env = {**os.environ, **OFFLINE_ENV}
         process = subprocess.Popen(
             [sys.executable, "-m", "qiskit_multicloud", "emulate", vendor, "--port", "0",
-             "--seed", str(seed)],
+             "--seed", str(seed), "--noise", "on" if noise else "off"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

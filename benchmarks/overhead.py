@@ -104,7 +104,7 @@ def run(
 ) -> dict[str, Any]:
     """Every (qubits, depth) size on every vendor's (widened) device."""
     out: dict[str, Any] = {}
-    with MultiCloudProvider.emulated(vendors, job_store=False) as provider:
+    with MultiCloudProvider.emulated(vendors, job_store=False, noise=False) as provider:
         for vendor in vendors:
             backend = widened(
                 provider.get_backend(DEVICES[vendor], vendor=vendor),

@@ -123,6 +123,14 @@ positive_float = _number(float, 0, strict=True)
 positive_int = _number(int, 0, strict=True)
 
 
+def on_off(text: str) -> bool:
+    """``on`` / ``off`` (any case) as a bool."""
+    value = {"on": True, "off": False}.get(text.strip().lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'on' nor 'off'")
+    return value
+
+
 def port_number(text: str) -> int:
     """A TCP port, 0 meaning 'pick a free one'."""
     value = int(_number(int, 0, strict=False)(text))
@@ -146,6 +154,18 @@ def add_vendor_option(
         default=default,
         metavar="VENDOR",
         help=f"only this vendor ({', '.join(choices)}; default: {default or 'any'})",
+    )
+
+
+def add_noise_option(parser: argparse.ArgumentParser) -> None:
+    """``--noise on|off``: whether emulated QPUs simulate their published noise."""
+    parser.add_argument(
+        "--noise",
+        type=on_off,
+        default=True,
+        metavar="on|off",
+        help="emulated QPUs simulate the noise their calibration publishes (default: on; "
+        "the vendors' simulators are always ideal)",
     )
 
 
@@ -377,10 +397,15 @@ def bell() -> QuantumCircuit:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run a Bell circuit on each emulated vendor cloud and print the counts."""
-    with MultiCloudProvider.emulated(vendor_keys(args.vendor), job_store=False) as provider:
+    """Run a Bell circuit on an emulated QPU of each vendor cloud and print the counts.
+
+    The QPUs simulate the noise their calibration publishes (``--noise off``: ideal).
+    """
+    vendors = vendor_keys(args.vendor)
+    with MultiCloudProvider.emulated(vendors, job_store=False, noise=args.noise) as provider:
         for vendor in provider.vendors:
-            backend = provider.backends(vendor=vendor)[0]
+            found = provider.backends(vendor=vendor)
+            backend = next((b for b in found if not b.device.simulator), found[0])
             counts = backend.run(transpile(bell(), backend), shots=args.shots).result().get_counts()
             print(f"{vendor:12} {backend.name:28} {dict(sorted(counts.items()))}")
     return 0
@@ -393,7 +418,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     port = args.port
     handles = []
     for vendor in vendor_keys(args.vendor):
-        handles.append(start(vendor, port=port, queue_delay=args.queue_delay, seed=args.seed))
+        handles.append(
+            start(
+                vendor, port=port, queue_delay=args.queue_delay, seed=args.seed, noise=args.noise
+            )
+        )
         port = 0 if port == 0 else port + 1
     for handle in handles:
         print(f"{handle.vendor} {handle.url} {handle.token}", flush=True)
@@ -521,6 +550,7 @@ def register(commands: Commands) -> None:
     demo = commands.add("demo", cmd_demo, "run a Bell circuit on emulated vendor clouds")
     add_vendor_option(demo, default="all")
     demo.add_argument("--shots", type=positive_int, default=1000, help="shots (default: 1000)")
+    add_noise_option(demo)
 
     emulate = commands.add(
         "emulate",
@@ -548,6 +578,7 @@ def register(commands: Commands) -> None:
     emulate.add_argument(
         "--seed", type=int, default=None, help="seed of the emulated shot noise (default: random)"
     )
+    add_noise_option(emulate)
 
     backends = commands.add(
         "backends", cmd_backends, "list backends with their aliases, size and availability"

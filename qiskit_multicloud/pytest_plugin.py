@@ -8,6 +8,10 @@ Installed automatically with qiskit-multicloud (``pytest11`` entry point). Fixtu
   ``qilimanjaro_emulator`` - one running emulator each
   (:class:`~qiskit_multicloud.emulators.EmulatorHandle`: ``url``, ``token``, ``settings()``).
 
+The emulated QPUs simulate the noise their calibration publishes. For exact results
+(e.g. a Bell circuit giving only ``00`` and ``11``) turn it off with ``pytest
+--emulator-noise=off`` or ``emulator_noise = off`` in the pytest ini options.
+
 Needs the ``emulator`` extra.
 """
 
@@ -19,22 +23,42 @@ from typing import Any
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--emulator-noise on|off`` and the ``emulator_noise`` ini option."""
+    parser.getgroup("qiskit-multicloud").addoption(
+        "--emulator-noise",
+        choices=("on", "off"),
+        default=None,
+        help="emulated QPUs simulate their published noise (default: the ini option, 'on')",
+    )
+    parser.addini(
+        "emulator_noise", "emulated QPUs simulate their published noise (on/off)", default="on"
+    )
+
+
+def _noise(config: pytest.Config) -> bool:
+    value = config.getoption("emulator_noise") or config.getini("emulator_noise")
+    return str(value).strip().lower() != "off"
+
+
 @pytest.fixture(scope="session")
-def emulated_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def emulated_provider(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[Any]:
     """A provider bound to freshly started emulators of every vendor."""
     from qiskit_multicloud import MultiCloudProvider
 
     store = tmp_path_factory.mktemp("multicloud") / "jobs.sqlite"
-    with MultiCloudProvider.emulated(job_store=store) as provider:
+    with MultiCloudProvider.emulated(job_store=store, noise=_noise(pytestconfig)) as provider:
         yield provider
 
 
 def _emulator(vendor: str) -> Any:
     @pytest.fixture(scope="session")
-    def fixture() -> Iterator[Any]:
+    def fixture(pytestconfig: pytest.Config) -> Iterator[Any]:
         from qiskit_multicloud.emulators import start
 
-        with start(vendor) as handle:
+        with start(vendor, noise=_noise(pytestconfig)) as handle:
             yield handle
 
     fixture.__doc__ = f"A running {vendor} emulator (EmulatorHandle)."

@@ -57,12 +57,16 @@ FAST = {"poll_interval": 0.001, "max_poll_interval": 0.005}
 
 @pytest.fixture
 def emulator_factory() -> Iterator[object]:
-    """``make(vendor, **EmulatorConfig fields)`` starts an emulator, stopped after the test."""
+    """``make(vendor, **EmulatorConfig fields)`` starts an emulator, stopped after the test.
+
+    Noise is off unless asked for (``noise=True``): most tests assert exact outcomes.
+    """
     from qiskit_multicloud.emulators import EmulatorHandle, start
 
     handles: list[EmulatorHandle] = []
 
     def make(vendor: str, **config: object) -> EmulatorHandle:
+        config.setdefault("noise", False)
         handle = start(vendor, **config)  # type: ignore[arg-type]
         handles.append(handle)
         return handle

@@ -25,8 +25,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ..config import VendorSettings
+from ..types import DeviceSpec
 from .faults import FaultConfig, FaultInjector
 from .jobs import JobTable
+from .noise import DeviceNoise
 from .simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ class EmulatorConfig:
             in tests.
         faults: initial fault-injection rates.
         options: vendor-specific extras (documented by each emulator).
+        noise: emulated QPUs simulate the noise their published calibration describes
+            (readout, gate errors, T1/T2); ``False`` makes them ideal, e.g. for exact
+            tests. The vendors' simulators are always ideal.
     """
 
     token: str = dataclasses.field(default_factory=new_token)
@@ -75,6 +80,7 @@ class EmulatorConfig:
     clock: Callable[[], float] = time.monotonic
     faults: FaultConfig = dataclasses.field(default_factory=FaultConfig)
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    noise: bool = True
 
 
 class RequestStats:
@@ -108,7 +114,8 @@ class EmulatorApp:
 
     Subclasses set :attr:`vendor`, implement :meth:`routes`, :meth:`authenticate`,
     :meth:`client_settings`, and may override :meth:`error_response` (vendor error body),
-    :meth:`unauthorized` and :attr:`public_endpoints`.
+    :meth:`unauthorized`, :attr:`public_endpoints` and :meth:`device_spec` (the source of
+    each emulated QPU's noise).
     """
 
     vendor: ClassVar[str] = ""
@@ -119,8 +126,14 @@ class EmulatorApp:
         self.config = config or EmulatorConfig()
         self.token = self.config.token
         self.simulator = Simulator(seed=self.config.seed)
+        self._noise: dict[str, DeviceNoise | None] = {}
+        self._noise_lock = threading.Lock()
         self.jobs = JobTable(
-            self.simulator, self.config.clock, self.config.queue_delay, self.config.run_time
+            self.simulator,
+            self.config.clock,
+            self.config.queue_delay,
+            self.config.run_time,
+            noise_for=self.noise,
         )
         self.faults = FaultInjector(self.config.faults)
         self.stats = RequestStats()
@@ -149,6 +162,25 @@ class EmulatorApp:
     def client_settings(self) -> VendorSettings:
         """Settings that make our adapter (and the vendor SDK) talk to this emulator."""
         raise NotImplementedError
+
+    def device_spec(self, device_id: str) -> DeviceSpec | None:
+        """The device as our vendor adapter reads this emulator's own payload for it.
+
+        The emulated QPU's noise is built from it, so the emulator behaves as the Target a
+        client builds from the same payload says. ``None`` (the default): no noise.
+        """
+        return None
+
+    def noise(self, device_id: str) -> DeviceNoise | None:
+        """The noise of a device's jobs: ``None`` for simulators, or when noise is off."""
+        if not self.config.noise:
+            return None
+        with self._noise_lock:
+            if device_id not in self._noise:
+                spec = self.device_spec(device_id)
+                ideal = spec is None or spec.simulator
+                self._noise[device_id] = None if ideal or spec is None else DeviceNoise(spec)
+            return self._noise[device_id]
 
     def error_response(self, status: int, message: str, **extra: Any) -> Response:
         """The vendor's error body; default ``{"message": ...}``."""

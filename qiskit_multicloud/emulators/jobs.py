@@ -17,6 +17,7 @@ from typing import Any
 
 from qiskit.circuit import QuantumCircuit
 
+from .noise import DeviceNoise
 from .simulator import SimOutcome, Simulator
 
 
@@ -98,6 +99,7 @@ class JobTable:
         clock: time source (seconds).
         queue_delay: default seconds a job stays QUEUED.
         run_time: default seconds a job stays RUNNING.
+        noise_for: the noise of a device id (``None`` = ideal), applied to its jobs.
     """
 
     def __init__(
@@ -106,8 +108,10 @@ class JobTable:
         clock: Callable[[], float] = time.monotonic,
         queue_delay: float = 0.0,
         run_time: float = 0.0,
+        noise_for: Callable[[str], DeviceNoise | None] = lambda device_id: None,
     ) -> None:
         self.simulator = simulator
+        self.noise_for = noise_for
         self.clock = clock
         self.queue_delay = queue_delay
         self.run_time = run_time
@@ -182,16 +186,18 @@ class JobTable:
         return phase
 
     def _simulate_due(self, job: EmulatedJob) -> None:
-        """Simulate ``job`` together with every other job now due with the same shots.
+        """Simulate ``job`` together with every other job now due with the same shots and noise.
 
         One simulator call for many small jobs (e.g. one task per circuit) costs a fraction
         of one call each; a batch that fails is retried job by job so one bad program only
-        fails its own job.
+        fails its own job. Jobs share a call only if their devices share a noise model
+        (ideal devices all do).
         """
         with self._simulate_lock:
             if job.outcomes is not None or job.failure is not None:
                 return
             now = self.clock()
+            noise = self.noise_for(job.device_id)
             due = [
                 other
                 for other in self.all()
@@ -199,12 +205,13 @@ class JobTable:
                 and other.failure is None
                 and other.shots == job.shots
                 and other.timed_phase(now) is JobPhase.DONE
+                and self.noise_for(other.device_id) is noise
             ]
             if job not in due:
                 due.append(job)
             circuits = [circuit for other in due for circuit in other.circuits]
             try:
-                outcomes = self.simulator.run(circuits, job.shots)
+                outcomes = self.simulator.run(circuits, job.shots, noise)
             except Exception:
                 for other in due:
                     self._simulate_one(other)
@@ -216,7 +223,8 @@ class JobTable:
 
     def _simulate_one(self, job: EmulatedJob) -> None:
         try:
-            job.outcomes = _hostile(job, self.simulator.run(job.circuits, job.shots))
+            outcomes = self.simulator.run(job.circuits, job.shots, self.noise_for(job.device_id))
+            job.outcomes = _hostile(job, outcomes)
         except Exception as exc:  # the vendor would report a failed job
             job.failure = f"simulation failed: {exc}"
 

@@ -17,6 +17,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from ..results import counts_from_memory
+from .noise import DeviceNoise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,17 +33,15 @@ class SimOutcome:
 
 
 class Simulator:
-    """Runs circuits on Aer (noiseless unless given a noise model).
+    """Runs circuits on Aer, noiseless unless a run is given a device's noise.
 
     Args:
-        seed: seed for reproducible sampling; ``None`` for fresh randomness.
-        noise_model: an Aer noise model, e.g. built from the device's published errors.
+        seed: seed for reproducible sampling (noise included); ``None`` for fresh randomness.
         max_qubits: larger circuits fail with a clear message (Aer's statevector limit).
     """
 
-    def __init__(self, seed: int | None = None, noise_model: Any = None, max_qubits: int = 28):
+    def __init__(self, seed: int | None = None, max_qubits: int = 28):
         self.seed = seed
-        self.noise_model = noise_model
         self.max_qubits = max_qubits
         self._backend: Any = None
         self._lock = threading.Lock()
@@ -52,26 +51,41 @@ class Simulator:
             if self._backend is None:
                 from qiskit_aer import AerSimulator
 
-                self._backend = AerSimulator(noise_model=self.noise_model)
+                self._backend = AerSimulator()
             return self._backend
 
-    def run(self, circuits: Sequence[QuantumCircuit], shots: int) -> list[SimOutcome]:
-        """Sample every circuit ``shots`` times.
+    def run(
+        self, circuits: Sequence[QuantumCircuit], shots: int, noise: DeviceNoise | None = None
+    ) -> list[SimOutcome]:
+        """Sample every circuit ``shots`` times, with ``noise`` if given.
+
+        Idle qubits are dropped first (a 5-qubit program on a 150-qubit device simulates as 5
+        qubits). With noise, all circuits are compacted onto the qubits any of them uses, so
+        one noise model of those qubits serves the whole batch.
 
         Raises:
             ValueError: a circuit is too wide to simulate here.
         """
-        for circuit in circuits:
-            active = _active_qubits(circuit)
-            if active > self.max_qubits:
+        used = [_used_qubits(c) for c in circuits]
+        for circuit, active in zip(circuits, used, strict=True):
+            if len(active) > self.max_qubits:
                 raise ValueError(
-                    f"circuit {circuit.name!r} acts on {active} qubits; the emulator "
+                    f"circuit {circuit.name!r} acts on {len(active)} qubits; the emulator "
                     f"simulates at most {self.max_qubits}"
                 )
-        compact = [_compact(c) for c in circuits]
         options: dict[str, Any] = {"shots": shots, "memory": True}
         if self.seed is not None:
             options["seed_simulator"] = self.seed
+        if noise is None:
+            compact = [_compact(c, sorted(a)) for c, a in zip(circuits, used, strict=True)]
+        else:
+            union = sorted(set().union(*used))
+            if len(union) > self.max_qubits:
+                return [self.run([c], shots, noise)[0] for c in circuits]
+            compact = [_compact(c, union) for c in circuits]
+            model = noise.model(union)
+            if model is not None:
+                options["noise_model"] = model
         result = self._aer().run(compact, **options).result()
         outcomes = []
         for index, circuit in enumerate(compact):
@@ -95,27 +109,36 @@ def _binary(hex_memory: Sequence[str], circuit: QuantumCircuit) -> list[str]:
     return out
 
 
-def _active_qubits(circuit: QuantumCircuit) -> int:
-    used = {q for inst in circuit.data for q in inst.qubits if inst.operation.name != "barrier"}
-    return len(used)
+def _used_qubits(circuit: QuantumCircuit) -> set[int]:
+    """Indices of the qubits an instruction other than a barrier acts on."""
+    return {
+        circuit.find_bit(q).index
+        for inst in circuit.data
+        if inst.operation.name != "barrier"
+        for q in inst.qubits
+    }
 
 
-def _compact(circuit: QuantumCircuit) -> QuantumCircuit:
-    """Drop idle qubits so a 5-qubit program on a 150-qubit device simulates as 5 qubits."""
-    used = sorted(
-        {circuit.find_bit(q).index for inst in circuit.data for q in inst.qubits},
-    )
-    if len(used) == circuit.num_qubits:
+def _compact(circuit: QuantumCircuit, keep: Sequence[int]) -> QuantumCircuit:
+    """The circuit on wires ``keep`` (wire ``keep[i]`` becomes ``i``); barriers are cut to them."""
+    if list(keep) == list(range(circuit.num_qubits)):
         return circuit
-    mapping = {old: new for new, old in enumerate(used)}
-    compact = QuantumCircuit(len(used), name=circuit.name)
+    mapping = {old: new for new, old in enumerate(keep)}
+    compact = QuantumCircuit(len(keep), name=circuit.name)
     for creg in circuit.cregs:
         compact.add_register(creg)
     loose = [c for c in circuit.clbits if not circuit.find_bit(c).registers]
     if loose:
         compact.add_bits(loose)
     for inst in circuit.data:
-        qubits = [compact.qubits[mapping[circuit.find_bit(q).index]] for q in inst.qubits]
+        indices = [circuit.find_bit(q).index for q in inst.qubits]
+        if inst.operation.name == "barrier":
+            indices = [i for i in indices if i in mapping]
+            if not indices:
+                continue
+            compact.barrier(*(compact.qubits[mapping[i]] for i in indices))
+            continue
+        qubits = [compact.qubits[mapping[i]] for i in indices]
         compact.append(inst.operation, qubits, inst.clbits, copy=False)
     return compact
 

@@ -135,7 +135,8 @@ def test_python_handle_configures_rates(emu: Any) -> None:
 
 
 def test_start_option_sets_faults() -> None:
-    with start("qoro", faults=FaultConfig(error_rate=1.0, error_statuses=(502,))) as emu:
+    faults = FaultConfig(error_rate=1.0, error_statuses=(502,))
+    with start("qoro", noise=False, faults=faults) as emu:
         transport = _transport(emu)
         assert _get(transport, "qoro").status_code == 502
 

@@ -20,7 +20,7 @@ OVERRUN = 0.8
 
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_fault_matrix(vendor: str, tmp_path: Path) -> None:
-    with start(vendor, seed=SEED) as emu:
+    with start(vendor, seed=SEED, noise=False) as emu:
         for fault in FAULTS:
             if fault == "crash_during_submit":
                 continue  # child processes: covered by test_crash_recovery.py and the benchmark

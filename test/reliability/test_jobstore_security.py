@@ -45,7 +45,7 @@ RETRIEVE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def emulators() -> Any:
-    handles = [start(vendor) for vendor in VENDORS]
+    handles = [start(vendor, noise=False) for vendor in VENDORS]
     yield handles
     for handle in handles:
         handle.stop()

@@ -37,7 +37,7 @@ def _backend(emu: Any, store: JobStore) -> Any:
 @pytest.mark.parametrize("kind", ["drop_after", "malformed"])
 def test_lost_final_submit_answer_is_reconciled(vendor: str, kind: str, tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite")
-    with start(vendor) as emu:
+    with start(vendor, noise=False) as emu:
         backend = _backend(emu, store)
         compiled = transpile(circuit(), backend, seed_transpiler=1)
         emu.faults.force(kind, method="POST", path=SUBMIT_PATHS[vendor])
@@ -55,7 +55,7 @@ def test_unprocessed_submit_of_a_reserved_id_is_completed_once(
     vendor: str, tmp_path: Path
 ) -> None:
     """A 500 that did not create the job: the reserved/registered id is submitted once more."""
-    with start(vendor) as emu:
+    with start(vendor, noise=False) as emu:
         backend = _backend(emu, JobStore(tmp_path / "jobs.sqlite"))
         compiled = transpile(circuit(), backend, seed_transpiler=1)
         emu.faults.force("error", method="POST", path=SUBMIT_PATHS[vendor])
@@ -67,7 +67,7 @@ def test_unprocessed_submit_of_a_reserved_id_is_completed_once(
 
 def test_iqm_lost_submit_is_reported_uncertain_with_its_record(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite")
-    with start("iqm") as emu:
+    with start("iqm", noise=False) as emu:
         backend = _backend(emu, store)
         compiled = transpile(circuit(), backend, seed_transpiler=1)
         emu.faults.force("drop_after", method="POST", path=SUBMIT_PATHS["iqm"])
@@ -105,7 +105,7 @@ def test_uncertain_submit_is_recovered_later_by_retrieve_job(tmp_path: Path) -> 
 
 def test_authentication_failure_on_submit_marks_the_record_failed(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite")
-    with start("iqm") as emu:
+    with start("iqm", noise=False) as emu:
         backend = _backend(emu, store)
         compiled = transpile(circuit(), backend, seed_transpiler=1)
         emu.faults.force("expired_token", method="POST")
@@ -119,7 +119,7 @@ def test_oqc_password_login_is_renewed_on_401(tmp_path: Path) -> None:
     from qiskit_multicloud.config import Secret
     from qiskit_multicloud.vendors.oqc.settings import OQCSettings
 
-    with start("oqc") as emu:
+    with start("oqc", noise=False) as emu:
         settings = OQCSettings(url=emu.url, email="a@b.c", password=Secret("pw-secret-123"))
         provider = MultiCloudProvider({"oqc": settings}, vendors=["oqc"], job_store=False)
         backend = provider.get_backend(DEVICES["oqc"])
@@ -144,7 +144,7 @@ def test_uncertainty_classification() -> None:
 
 
 def test_idempotent_json_is_retried_after_a_garbled_body() -> None:
-    with start("qoro") as emu:
+    with start("qoro", noise=False) as emu:
         provider = MultiCloudProvider({"qoro": emu.settings()}, vendors=["qoro"],
                                       job_store=False)
         transport = provider.adapters["qoro"].transport
@@ -163,7 +163,7 @@ def test_multi_circuit_run_with_a_lost_submit_has_no_duplicate(
 ) -> None:
     """Several circuits (one OQC batch, or one OQTOPUS job per circuit): one lost answer."""
     store = JobStore(tmp_path / "jobs.sqlite")
-    with start(vendor) as emu:
+    with start(vendor, noise=False) as emu:
         backend = _backend(emu, store)
         compiled = transpile([circuit()] * 3, backend, seed_transpiler=1)
         emu.faults.force("drop_after", method="POST", path=SUBMIT_PATHS[vendor])

@@ -80,6 +80,17 @@ def _duration(values: Mapping[str, float], *names: str) -> float | None:
     return next((values[n] for n in names if n in values), None)
 
 
+def pair_properties(
+    values: Mapping[str, float], gate: str, impl: str, a: str, b: str
+) -> InstructionProps:
+    """Error (1 - IRB fidelity) and duration of a 2-component gate, locus in either order."""
+    names = [f"{a}__{b}", f"{b}__{a}"]
+    return InstructionProps(
+        error=_error(values, *(f"metrics.irb.{gate}.{impl}.{n}.fidelity" for n in names)),
+        duration=_duration(values, *(f"gates.{gate}.{impl}.{n}.duration" for n in names)),
+    )
+
+
 def _names(qc: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     """(alias, device id, other names) of a quantum computer entry."""
     alias = str(_require(qc, "alias", "quantum computer"))
@@ -156,12 +167,7 @@ def device_from_dqa(
         return out
 
     def pair_props(gate: str, a: str, b: str) -> InstructionProps:
-        impl = gates[gate].implementation([a, b])
-        names = [f"{a}__{b}", f"{b}__{a}"]
-        return InstructionProps(
-            error=_error(values, *(f"metrics.irb.{gate}.{impl}.{n}.fidelity" for n in names)),
-            duration=_duration(values, *(f"gates.{gate}.{impl}.{n}.duration" for n in names)),
-        )
+        return pair_properties(values, gate, gates[gate].implementation([a, b]), a, b)
 
     spec_gates: dict[str, dict[Qargs, InstructionProps]] = {}
     if qubits:

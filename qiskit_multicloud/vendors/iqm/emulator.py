@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 from ...config import Secret, VendorSettings
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
 from ...emulators.jobs import EmulatedJob, JobPhase
+from ...types import DeviceSpec
 from .emulator_devices import EmulatedQC, default_qcs
 from .settings import IQMSettings
 
@@ -69,6 +70,11 @@ class IQMEmulator(EmulatorApp):
         }
 
     # -- framework hooks ------------------------------------------------------------------
+
+    def device_spec(self, device_id: str) -> DeviceSpec | None:
+        """The QC's published documents read by the adapter (jobs carry the QC alias)."""
+        qc = self.qcs.get(device_id)
+        return qc.device_spec() if qc is not None else None
 
     def routes(self) -> Iterable[Rule]:
         """The G3 endpoints of section 10 of the protocol notes."""
@@ -424,7 +430,8 @@ def _to_qiskit(
             for q in qubits:
                 qc.reset(q)
         elif name == "delay":
+            qc.delay(float(args["duration"]), qubits, unit="s")
             duration += float(args["duration"])
-        # barrier: no-op for a noiseless simulation
+        # barrier: no-op
     qc.metadata = {"_iqm_keys": keys}
     return qc, used, duration

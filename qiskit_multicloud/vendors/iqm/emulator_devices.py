@@ -14,6 +14,8 @@ import uuid
 from typing import Any
 
 from ...emulators.devices import calibration, grid_edges
+from ...types import DeviceSpec, InstructionProps, Qargs
+from .device import device_from_dqa, observation_values, pair_properties
 
 NAMESPACE = uuid.UUID("6a1f5d2e-0b7c-4c1e-9a53-5f0c1d2e3b4a")
 TIMESTAMP = "2026-01-05T09:00:00Z"
@@ -143,6 +145,30 @@ class EmulatedQC:
                     values.append((f"metrics.irb.{gate}.{impl}.{a}__{b}.fidelity:par=d2",
                                    1 - error, ""))
         return self._observation_set(self.metrics_set_id, "quality-metric-set", values)
+
+    def device_spec(self) -> DeviceSpec:
+        """This QC as the adapter reads its published documents, with the resonators added.
+
+        Resonators are extra qubits here (after the real ones, the emulator's wire order)
+        carrying the published ``cz`` and ``move`` errors of their loci, because the emulator
+        simulates ``cz(qubit, resonator)`` and ``move`` (as a swap) on them. No T1/T2 is
+        published for a resonator, so it does not relax.
+        """
+        spec = device_from_dqa(self.listing(), self.dqa(), self.calibration_set(), self.metrics())
+        if not self.resonators:
+            return spec
+        values = observation_values(self.calibration_set(), self.metrics())
+        wire = {c: i for i, c in enumerate(self.components)}
+        gates: dict[str, dict[Qargs, InstructionProps]] = {
+            name: dict(by_qargs) for name, by_qargs in spec.gates.items()
+        }
+        for gate, simulated_as in (("cz", "cz"), ("move", "swap")):
+            for impl, loci in self.loci.get(gate, {}).items():
+                for a, b in loci:
+                    props = pair_properties(values, gate, impl, a, b)
+                    gates.setdefault(simulated_as, {})[(wire[a], wire[b])] = props
+                    gates[simulated_as][(wire[b], wire[a])] = props
+        return dataclasses.replace(spec, n_qubits=len(self.components), gates=gates)
 
     def t2_min(self, components: set[str]) -> float:
         """Shortest T2 among ``components`` (qubits only)."""

@@ -34,6 +34,8 @@ from ...config import Secret
 from ...emulators.app import EmulatorApp, EmulatorHTTPError
 from ...emulators.jobs import EmulatedJob, JobPhase
 from ...emulators.simulator import parse_qasm
+from ...types import DeviceSpec
+from .device import device_spec
 from .emulated_qpus import default_qpus
 from .settings import OQCSettings
 
@@ -68,6 +70,13 @@ class OQCEmulator(EmulatorApp):
         self.fail_tag = str(self.config.options.get("fail_tag", "__fail__"))
 
     # -- EmulatorApp hooks -----------------------------------------------------------------
+
+    def device_spec(self, device_id: str) -> DeviceSpec | None:
+        """The QPU object read by the adapter (the source of the QPU's noise)."""
+        qpu = self.qpus.get(device_id)
+        if qpu is None:
+            return None
+        return device_spec({**qpu, "url": qpu["id"].rsplit(":", 1)[1]}, self.base_url)
 
     def routes(self) -> Iterable[Rule]:
         rules = [

@@ -112,7 +112,7 @@ def _qpu(device_id: str, rows: int, cols: int, seed: int, description: str) -> E
             "n_pending_jobs": 0,
             "n_qubits": rows * cols,
             "basis_gates": list(QPU_BASIS),
-            "supported_instructions": ["measure", "barrier", "reset"],
+            "supported_instructions": ["measure", "barrier", "reset", "delay"],
             "device_info": None,
             "calibrated_at": CALIBRATED_AT,
             "description": description,

@@ -27,6 +27,8 @@ from ...config import Secret
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
 from ...emulators.jobs import EmulatedJob, JobPhase
 from ...emulators.simulator import parse_qasm
+from ...types import DeviceSpec
+from .devices import device_spec
 from .emulated_devices import EmulatedDevice, default_devices
 from .emulator_support import (
     estimate,
@@ -101,6 +103,11 @@ class OqtopusEmulator(EmulatorApp):
                 )
 
     # -- core hooks -----------------------------------------------------------------------
+
+    def device_spec(self, device_id: str) -> DeviceSpec | None:
+        """The device object and its ``device_info`` read by the adapter (noise source)."""
+        device = self.devices.get(device_id)
+        return device_spec(device.device, device.info) if device is not None else None
 
     def routes(self) -> Iterable[Rule]:
         """The G3 user API and the storage endpoints."""

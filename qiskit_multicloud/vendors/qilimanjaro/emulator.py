@@ -41,6 +41,8 @@ from ...config import Secret
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
 from ...emulators.devices import calibration, line_edges
 from ...emulators.jobs import EmulatedJob, JobPhase
+from ...types import DeviceSpec
+from .devices import device_spec
 from .emulator_qasm import check_program
 from .settings import QilimanjaroSettings
 from .translate import compress, decompress
@@ -123,6 +125,11 @@ class QilimanjaroEmulator(EmulatorApp):
                                                                    device["status"])
         #: Client versions seen in ``X-Client-Version`` (logged, never checked).
         self.client_versions: set[str] = set()
+
+    def device_spec(self, device_id: str) -> DeviceSpec | None:
+        """The device record read by the adapter (jobs carry the numeric id as text)."""
+        device = self.devices.get(int(device_id)) if device_id.isdigit() else None
+        return device_spec(device, self.client_settings()) if device is not None else None
 
     def routes(self) -> Iterable[Rule]:
         p = PREFIX

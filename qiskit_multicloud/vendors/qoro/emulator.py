@@ -34,7 +34,9 @@ from ...config import Secret
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
 from ...emulators.jobs import EmulatedJob, JobPhase
 from ...emulators.simulator import expectation, parse_qasm
+from ...types import DeviceSpec
 from . import histogram
+from .devices import qpu_system_spec
 from .emulator_devices import BLUEPRINTS, SIMULATOR_CLUSTERS, qpu_systems
 from .settings import QoroSettings
 from .translate import decode_ham_ops, decompress, dense_to_qiskit_label
@@ -85,6 +87,11 @@ class QoroEmulator(EmulatorApp):
         self._counter = 0
 
     # -- core hooks -----------------------------------------------------------------------
+
+    def device_spec(self, device_id: str) -> DeviceSpec | None:
+        """A QPU system's entry read by the adapter (simulator clusters: ``None``, ideal)."""
+        system = next((s for s in self.systems if s["name"] == device_id), None)
+        return qpu_system_spec(system) if system is not None else None
 
     def routes(self) -> Iterable[Rule]:
         """The Qoro REST routes (all under ``/api``)."""

@@ -34,7 +34,7 @@ def provider_for(handle: Any, **changes: Any) -> MultiCloudProvider:
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Any]:
     """One emulator shared by the module (stopping a server costs ~0.5 s)."""
-    handle = start("iqm", seed=5, options={"devices": ["emerald-20", "sirius-6"]})
+    handle = start("iqm", seed=5, noise=False, options={"devices": ["emerald-20", "sirius-6"]})
     yield handle
     handle.stop()
 

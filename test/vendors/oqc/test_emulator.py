@@ -35,7 +35,7 @@ def emu() -> Iterator[Any]:
     """One emulator shared by the module's tests (stopping one costs ~0.5 s)."""
     from qiskit_multicloud.emulators import start
 
-    handle = start("oqc", seed=5)
+    handle = start("oqc", seed=5, noise=False)
     yield handle
     handle.stop()
 

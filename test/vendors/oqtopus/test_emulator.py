@@ -44,7 +44,7 @@ def provider_for(handle: Any) -> MultiCloudProvider:
 def emu() -> Any:
     from qiskit_multicloud.emulators import start
 
-    handle = start("oqtopus", seed=5)
+    handle = start("oqtopus", seed=5, noise=False)
     yield handle
     handle.stop()
 
@@ -74,7 +74,9 @@ def test_discovery_and_target(provider: MultiCloudProvider) -> None:
     anemone = provider.get_backend("anemone")
     target = anemone.target
     assert target.num_qubits == 16
-    assert set(target.operation_names) == {"sx", "rz", "x", "id", "cx", "measure", "reset"}
+    assert set(target.operation_names) == {
+        "sx", "rz", "x", "id", "cx", "measure", "reset", "delay"
+    }
     cx_pairs = set(target["cx"])
     assert len(cx_pairs) == 24  # one calibrated direction per 4x4 grid edge
     assert not any((b, a) in cx_pairs for a, b in cx_pairs)
