@@ -265,7 +265,7 @@ def test_same_job_id_on_two_servers_never_mixes_results(
 
 
 def test_emulated_provider_does_not_write_the_users_store() -> None:
-    with MultiCloudProvider.emulated(["qilimanjaro"]) as provider:
+    with MultiCloudProvider.emulated(["qilimanjaro"], noise=False) as provider:
         assert provider.job_store is not None
         scratch = provider.job_store.path
         assert scratch != default_store_path()

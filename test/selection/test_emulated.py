@@ -31,7 +31,7 @@ def held() -> Iterator[tuple[MultiCloudProvider, ManualClock]]:
     clock = ManualClock()
     provider = MultiCloudProvider.emulated(
         ["oqc", "oqtopus", "iqm", "qilimanjaro", "qoro"], queue_delay=100.0, clock=clock,
-        job_store=False,
+        job_store=False, noise=False,
     )
     yield provider, clock
     provider.close()
@@ -101,7 +101,9 @@ def test_least_busy_filters_like_qiskit_runtime(
 
 
 def test_rank_backends_across_vendors_with_emulator_device_data() -> None:
-    with MultiCloudProvider.emulated(["oqtopus", "qilimanjaro"], job_store=False) as provider:
+    with MultiCloudProvider.emulated(
+        ["oqtopus", "qilimanjaro"], job_store=False, noise=False
+    ) as provider:
         anemone = provider.get_backend("anemone")
         worse = type(anemone)(anemone.adapter, scaled(anemone.device, 4.0, "anemone-worse"))
         ranking = provider.rank_backends(
@@ -122,7 +124,7 @@ def test_compare_reports_failed_timed_out_and_unsubmitted_devices_and_keeps_the_
     tmp_path: object,
 ) -> None:
     circuit = bell("emulator:fail")  # the Qilimanjaro emulator fails jobs of this name
-    with MultiCloudProvider.emulated(job_store=tmp_path / "jobs.sqlite") as provider:  # type: ignore[operator]
+    with MultiCloudProvider.emulated(job_store=tmp_path / "jobs.sqlite", noise=False) as provider:  # type: ignore[operator]
         qoro = next(handle for handle in provider.emulators if handle.vendor == "qoro")
         qoro.faults.configure(FaultConfig(error_rate=1.0, error_statuses=(503,), methods=("POST",)))
         seen: list[tuple[str, str]] = []
@@ -183,7 +185,9 @@ def test_ideal_distribution_uses_qiskit_bit_order_across_registers() -> None:
 
 
 def test_compare_on_ideal_simulators_matches_exactly_and_falls_back_to_pairwise() -> None:
-    with MultiCloudProvider.emulated(["oqtopus", "qoro", "qilimanjaro"], job_store=False) as p:
+    with MultiCloudProvider.emulated(
+        ["oqtopus", "qoro", "qilimanjaro"], job_store=False, noise=False
+    ) as p:
         sims = ["qulacs", "qoro_maestro", "qibo_simulator"]
         comparison = p.compare(multi_register_circuit(), sims, shots=50, run_options=FAST)
         for run in comparison.runs:
@@ -199,7 +203,7 @@ def test_compare_on_ideal_simulators_matches_exactly_and_falls_back_to_pairwise(
 
 def test_compare_plot_draws_histograms_and_fidelity_bars(tmp_path: object) -> None:
     pytest.importorskip("matplotlib")
-    with MultiCloudProvider.emulated(["oqtopus"], job_store=False) as provider:
+    with MultiCloudProvider.emulated(["oqtopus"], job_store=False, noise=False) as provider:
         comparison = provider.compare(bell(), ["qulacs", "anemone"], shots=100, run_options=FAST)
     comparison.runs.append(DeviceRun(comparison.runs[0].backend, None, None, status="ERROR",
                                      error="not submitted: test"))

@@ -427,6 +427,7 @@ class QoroEmulator(EmulatorApp):
         if cached is not None:
             return cached
         staged: StagedJob = job.meta["staged"]
+        noise = self.noise(job.device_id)
         entries = []
         for index, (label, circuit) in enumerate(zip(staged.labels, staged.circuits, strict=True)):
             result: dict[str, Any]
@@ -439,7 +440,7 @@ class QoroEmulator(EmulatorApp):
                 if job.outcomes is not None and job.circuits:
                     counts = job.outcomes[index].counts
                 else:
-                    counts = self.simulator.run([circuit], staged.shots[index])[0].counts
+                    counts = self.simulator.run([circuit], staged.shots[index], noise)[0].counts
                 result = histogram.envelope(counts, circuit.num_clbits)
             entries.append({"label": label, "results": result})
         entries.sort(key=lambda e: str(e["label"]))
