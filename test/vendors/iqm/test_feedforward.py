@@ -208,7 +208,7 @@ def test_payload_passes_iqm_clients_own_validation(adapter: IQMAdapter) -> None:
 def provider() -> Any:
     from qiskit_multicloud.emulators import start
 
-    handle = start("iqm", seed=7)
+    handle = start("iqm", seed=7, noise=False)
     yield MultiCloudProvider(credentials={"iqm": handle.settings()}, vendors=["iqm"],
                              job_store=False)
     handle.stop()
