@@ -200,6 +200,7 @@ def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | 
         action="store_true",
         help="start local emulators inside this process (nothing is recorded)",
     )
+    add_noise_option(parser)
     add_emulator_option(parser)
     add_account_option(parser)
     parser.add_argument(
@@ -284,7 +285,8 @@ def provider_from_args(args: argparse.Namespace) -> MultiCloudProvider:
     """The provider a command should use (``--emulated``, ``--emulator``, else the clouds)."""
     vendor = getattr(args, "vendor", None)
     if getattr(args, "emulated", False):
-        provider = MultiCloudProvider.emulated(vendor_keys(vendor), job_store=False)
+        noise = getattr(args, "noise", True)
+        provider = MultiCloudProvider.emulated(vendor_keys(vendor), job_store=False, noise=noise)
     else:
         specs = list(getattr(args, "emulator", None) or [])
         if not specs and os.environ.get(EMULATORS_ENV):

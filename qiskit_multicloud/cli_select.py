@@ -19,6 +19,7 @@ from qiskit import QuantumCircuit
 from .cli import (
     Commands,
     add_emulator_option,
+    add_noise_option,
     load_circuit,
     non_negative_float,
     positive_float,
@@ -53,7 +54,8 @@ def name_list(text: str) -> list[str]:
 
 def _provider(args: argparse.Namespace) -> MultiCloudProvider:
     if args.emulated:
-        return MultiCloudProvider.emulated(args.vendors or VENDOR_KEYS, job_store=False)
+        vendors = args.vendors or VENDOR_KEYS
+        return MultiCloudProvider.emulated(vendors, job_store=False, noise=args.noise)
     return provider_from_args(args)
 
 
@@ -214,6 +216,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start local emulators inside this process (nothing is recorded)",
     )
+    add_noise_option(parser)
     add_emulator_option(parser)
 
 

@@ -57,7 +57,7 @@ def test_compare_prints_a_table_progress_and_a_plot(
     plot = tmp_path / "out.png"
     code = cli.main(["compare", ghz_file, "--emulated", "--backends", "anemone,radagast,galadriel",
                      "--shots", "100", "--timeout", "0.2", "--poll-interval", "0.001",
-                     "--allow-offline", "--plot", str(plot)])
+                     "--allow-offline", "--plot", str(plot), "--noise", "off"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("ghz: 100 shots, fidelity vs ideal (statevector)")
