@@ -87,7 +87,7 @@ def test_iqm_lost_submit_is_reported_uncertain_with_its_record(tmp_path: Path) -
 def test_uncertain_submit_is_recovered_later_by_retrieve_job(tmp_path: Path) -> None:
     """The answer is lost and the in-process check fails too: a later retrieve_job finds it."""
     store = JobStore(tmp_path / "jobs.sqlite")
-    with start("oqtopus") as emu:
+    with start("oqtopus", noise=False) as emu:
         backend = _backend(emu, store)
         compiled = transpile(circuit(), backend, seed_transpiler=1)
         emu.faults.force("drop_after", method="POST", path=SUBMIT_PATHS["oqtopus"])
