@@ -44,16 +44,20 @@ class EmulatorProcess:
 
     @classmethod
     def start(
-        cls, vendor: str, *, seed: int = 1, timeout: float = 60.0, noise: bool = False
+        cls, vendor: str, *, seed: int = 1, timeout: float = 60.0, noise: bool = False,
+        latency: float = 0.0,
     ) -> EmulatorProcess:
         """Start it and parse the ``VENDOR URL TOKEN`` line it prints.
 
         Noise is off by default so client-overhead figures stay comparable across runs.
+        ``latency`` seconds are added to every request (``emulate --latency``), like a
+        real cloud's round trip.
         """
         env = {**os.environ, **OFFLINE_ENV}
         process = subprocess.Popen(
             [sys.executable, "-m", "qiskit_multicloud", "emulate", vendor, "--port", "0",
-             "--seed", str(seed), "--noise", "on" if noise else "off"],
+             "--seed", str(seed), "--noise", "on" if noise else "off",
+             "--latency", str(latency)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -134,14 +134,20 @@ def run(
     shots: int = 1000,
     large: int | None = 1000,
     skip_sdk: bool = False,
+    rtt: float = 0.0,
 ) -> dict[str, Any]:
-    """(b) ours vs SDK per vendor and, if ``large``, (c) one ``large``-circuit run()."""
+    """(b) ours vs SDK per vendor and, if ``large``, (c) one ``large``-circuit run().
+
+    ``rtt`` seconds are added by the emulator to every request (a cloud's round trip).
+    """
     out: dict[str, Any] = {"e2e": {}, "large": {}}
     for vendor in vendors:
-        with EmulatorProcess.start(vendor) as emu:
+        with EmulatorProcess.start(vendor, latency=rtt) as emu:
             device = SDK_DEVICES[vendor]
             run_ours(vendor, emu, 2, 10, device=device)  # warm-up (imports, connections)
-            entry: dict[str, Any] = {"ours": run_ours(vendor, emu, circuits, shots, device=device)}
+            entry: dict[str, Any] = {
+                "rtt_s": rtt, "ours": run_ours(vendor, emu, circuits, shots, device=device)
+            }
             if not skip_sdk:
                 try:
                     entry["sdk"] = run_sdk(vendor, emu, circuits, shots)
@@ -161,28 +167,35 @@ def _ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.2f}"
 
 
+def rtt_label(rtt: float) -> str:
+    """``"50ms"`` for 0.05: the key of one latency's e2e results."""
+    return f"{rtt * 1000:g}ms"
+
+
 def markdown(data: dict[str, Any]) -> str:
-    """Tables for (b) and (c)."""
+    """Tables for (b) (``data["e2e"]``: rtt label -> vendor -> entry) and (c)."""
     rows = []
-    for vendor, entry in data["e2e"].items():
-        ours, sdk = entry["ours"], entry.get("sdk") or {}
-        sdk_ok = sdk.get("ok") and "error" not in sdk
-        rows.append([
-            vendor,
-            f"{ours['wall_s']:.2f}",
-            f"{sdk['wall_s']:.2f}" if sdk_ok else (sdk.get("error", "skipped")[:60]),
-            _ratio(ours["wall_s"], sdk.get("wall_s") if sdk_ok else None),
-            ours["requests"],
-            sdk.get("requests", "—") if sdk_ok else "—",
-            _ratio(ours["requests"], sdk.get("requests") if sdk_ok else None),
-            f"{ours['vendor_jobs']} / {sdk.get('jobs_created', '—') if sdk_ok else '—'}",
-            "yes" if ours["ok"] else "NO",
-            sdk.get("sdk", "—"),
-        ])
+    for label, by_vendor in data["e2e"].items():
+        for vendor, entry in by_vendor.items():
+            ours, sdk = entry["ours"], entry.get("sdk") or {}
+            sdk_ok = sdk.get("ok") and "error" not in sdk
+            rows.append([
+                vendor,
+                label,
+                f"{ours['wall_s']:.2f}",
+                f"{sdk['wall_s']:.2f}" if sdk_ok else (sdk.get("error", "skipped")[:60]),
+                _ratio(ours["wall_s"], sdk.get("wall_s") if sdk_ok else None),
+                ours["requests"],
+                sdk.get("requests", "—") if sdk_ok else "—",
+                _ratio(ours["requests"], sdk.get("requests") if sdk_ok else None),
+                f"{ours['vendor_jobs']} / {sdk.get('jobs_created', '—') if sdk_ok else '—'}",
+                "yes" if ours["ok"] else "NO",
+                sdk.get("sdk", "—"),
+            ])
     text = "End to end, Bell circuits x shots, same emulator in a separate process\n\n"
     text += table(
-        ["vendor", "ours s", "SDK s", "wall ours/SDK", "ours req", "SDK req", "req ours/SDK",
-         "vendor jobs ours / SDK", "ours counts ok", "SDK"],
+        ["vendor", "added rtt", "ours s", "SDK s", "wall ours/SDK", "ours req", "SDK req",
+         "req ours/SDK", "vendor jobs ours / SDK", "ours counts ok", "SDK"],
         rows,
     )
     if data["large"]:

@@ -53,6 +53,10 @@ def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x)
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",") if x)
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="qiskit-multicloud benchmarks")
@@ -61,6 +65,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-sdk", action="store_true", help="no vendor-SDK runs in e2e")
     parser.add_argument("--circuits", type=int, default=100, help="circuits in e2e")
     parser.add_argument("--shots", type=int, default=1000)
+    parser.add_argument(
+        "--rtt", type=_floats, default=(0.0,),
+        help="seconds the emulators add to every request, comma-separated (e2e runs once "
+        "per value; e.g. 0,0.05 for localhost and a 50 ms cloud round trip)",
+    )
     parser.add_argument("--large", type=int, default=1000, help="circuits in the large run")
     parser.add_argument("--qubits", type=_ints, default=(5, 20, 50, 100))
     parser.add_argument("--depths", type=_ints, default=(10, 50, 200))
@@ -83,18 +92,24 @@ def main(argv: list[str] | None = None) -> int:
         results["overhead"] = overhead.run(vendors, args.qubits, args.depths, args.repeat)
         print(overhead.markdown(results["overhead"]), end="\n\n", flush=True)
     if "e2e" in parts or "large" in parts:
-        data = e2e.run(
-            vendors,
-            circuits=args.circuits,
-            shots=args.shots,
-            large=args.large if "large" in parts else None,
-            skip_sdk=args.skip_sdk or "e2e" not in parts,
-        )
+        shown: dict[str, Any] = {"e2e": {}, "large": {}}
+        # The large run goes with the first latency only (at 50 ms it is thousands of RTTs).
+        for index, rtt in enumerate(args.rtt if "e2e" in parts else args.rtt[:1]):
+            data = e2e.run(
+                vendors,
+                circuits=args.circuits,
+                shots=args.shots,
+                large=args.large if "large" in parts and index == 0 else None,
+                skip_sdk=args.skip_sdk or "e2e" not in parts,
+                rtt=rtt,
+            )
+            if "e2e" in parts:
+                shown["e2e"][e2e.rtt_label(rtt)] = data["e2e"]
+            shown["large"].update(data["large"])
         if "e2e" in parts:
-            results["e2e"] = data["e2e"]
+            results["e2e"] = shown["e2e"]
         if "large" in parts:
-            results["large"] = data["large"]
-        shown = {"e2e": data["e2e"] if "e2e" in parts else {}, "large": data["large"]}
+            results["large"] = shown["large"]
         print(e2e.markdown(shown), end="\n\n", flush=True)
     target: dict[str, Any] = {}
     poll: dict[str, Any] = {}

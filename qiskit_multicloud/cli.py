@@ -422,7 +422,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     for vendor in vendor_keys(args.vendor):
         handles.append(
             start(
-                vendor, port=port, queue_delay=args.queue_delay, seed=args.seed, noise=args.noise
+                vendor, port=port, queue_delay=args.queue_delay, seed=args.seed, noise=args.noise,
+                latency=args.latency,
             )
         )
         port = 0 if port == 0 else port + 1
@@ -581,6 +582,13 @@ def register(commands: Commands) -> None:
         "--seed", type=int, default=None, help="seed of the emulated shot noise (default: random)"
     )
     add_noise_option(emulate)
+    emulate.add_argument(
+        "--latency",
+        type=non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="add this to every request, like a cloud's round trip (e.g. 0.05; default: 0)",
+    )
 
     backends = commands.add(
         "backends", cmd_backends, "list backends with their aliases, size and availability"

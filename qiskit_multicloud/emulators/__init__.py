@@ -10,6 +10,7 @@ with a Qiskit Aer simulator behind it. Requires the ``emulator`` extra
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Any
@@ -70,13 +71,22 @@ class EmulatorHandle:
         self.stop()
 
 
-def start(vendor: str, *, host: str = "127.0.0.1", port: int = 0, **config: Any) -> EmulatorHandle:
+def start(
+    vendor: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency: float | None = None,
+    **config: Any,
+) -> EmulatorHandle:
     """Start one vendor's emulator in a background thread.
 
     Args:
         vendor: vendor key (``"oqc"``, ``"oqtopus"``, ``"iqm"``, ``"qoro"``, ``"qilimanjaro"``).
         host: loopback address to bind.
         port: TCP port; 0 picks a free one.
+        latency: seconds added to every request (a cloud's round trip, e.g. 0.05), the
+            ``latency`` setting of the emulator's faults; ``None`` keeps ``faults``' own.
         config: fields of :class:`~qiskit_multicloud.emulators.app.EmulatorConfig`
             (``token``, ``queue_delay``, ``run_time``, ``seed``, ``clock``, ``faults``,
             ``options``).
@@ -91,6 +101,7 @@ def start(vendor: str, *, host: str = "127.0.0.1", port: int = 0, **config: Any)
 
         from ..vendors import plugin
         from .app import EmulatorConfig
+        from .faults import FaultConfig
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigurationError(
             'the emulators need the "emulator" extra: pip install "qiskit-multicloud[emulator]"'
@@ -103,6 +114,11 @@ def start(vendor: str, *, host: str = "127.0.0.1", port: int = 0, **config: Any)
         def log(self, type: str, message: str, *args: Any) -> None:
             logging.getLogger(__name__).debug(message, *args)
 
+    if latency is not None:
+        if latency < 0:
+            raise ConfigurationError(f"latency must be >= 0 seconds, not {latency}")
+        faults = config.get("faults") or FaultConfig()
+        config["faults"] = dataclasses.replace(faults, latency=latency)
     app = plugin(vendor).emulator(EmulatorConfig(**config))
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]
