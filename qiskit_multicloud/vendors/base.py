@@ -47,6 +47,21 @@ class VendorAdapter(abc.ABC):
     def __init__(self, settings: VendorSettings, transport: Transport) -> None:
         self.settings = settings
         self.transport = transport
+        self._final_answers: dict[str, Any] = {}
+
+    def remember_final(self, ref: str, answer: Any) -> None:
+        """Keep a status answer that found ``ref`` (a job or task) final and carries its
+        results or failure, so :meth:`results` / :meth:`failure_message` send no request
+        for what is already known. The one mechanism for this in every adapter."""
+        self._final_answers[ref] = answer
+
+    def known_final(self, ref: str, *, keep: bool = False) -> Any | None:
+        """The answer :meth:`remember_final` kept for ``ref`` (``None`` if none); handed
+        out once unless ``keep``, so a retry after a bad answer reads the vendor again and
+        finished jobs' documents do not stay in memory."""
+        if keep:
+            return self._final_answers.get(ref)
+        return self._final_answers.pop(ref, None)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.settings!r})"

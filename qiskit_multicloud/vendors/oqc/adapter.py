@@ -223,8 +223,6 @@ class OQCAdapter(VendorAdapter):
         self._qpu_urls: dict[str, str] = {}
         self._task_urls: dict[str, str] = {}
         self._task_status: dict[str, VendorJobStatus] = {}
-        #: ``all_info`` of finished tasks read while polling (results come with the status).
-        self._task_info: dict[str, dict[str, Any]] = {}
         #: circuit id -> (circuit, instruction count, program) translated by validate().
         self._programs: dict[int, tuple[QuantumCircuit, int, str]] = {}
         self._programs_lock = threading.Lock()
@@ -555,7 +553,7 @@ class OQCAdapter(VendorAdapter):
         message = "task expired before it ran" if raw.upper() == "EXPIRED" else None
         status = VendorJobStatus(mapped, raw, message=message)
         if mapped in FINAL:
-            self._task_info[task_id] = body
+            self.remember_final(task_id, body)  # all_info carries the results
         self._task_status[task_id] = status
         return status
 
@@ -622,7 +620,7 @@ class OQCAdapter(VendorAdapter):
         outcomes = []
         for task_id, layout in zip(ids, layouts, strict=True):
             url = self._url_for(task_id)
-            body = self._task_info.pop(task_id, None)
+            body = self.known_final(task_id)
             if body is None or body.get("results") is None:
                 body = self.transport.json("GET", f"{url}/tasks/{task_id}/results")
             results = _require(body, "results", f"GET tasks/{task_id}/results")
@@ -671,7 +669,7 @@ class OQCAdapter(VendorAdapter):
             known = self._task_status.get(task_id)
             if known is not None and known.status is not JobStatus.ERROR:
                 continue
-            body = self._task_info.get(task_id)
+            body = self.known_final(task_id, keep=True)
             if body is None or not isinstance(body.get("task_error"), dict):
                 url = self._url_for(task_id)
                 body = self.transport.json("GET", f"{url}/tasks/{task_id}/error")

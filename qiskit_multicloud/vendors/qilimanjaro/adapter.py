@@ -36,6 +36,7 @@ from .auth import QilimanjaroAuth
 from .devices import device_spec
 from .settings import VENDOR, QilimanjaroSettings
 from .translate import (
+    SKIPPED_SAMPLES,
     circuit_to_qasm,
     clbit_order,
     compress,
@@ -233,6 +234,8 @@ class QilimanjaroAdapter(VendorAdapter):
         position = record.get("queue_position")
         queue_position = position if isinstance(position, int) and position > 0 else None
         message = _failure(record) if status is JobStatus.ERROR else None
+        if status is JobStatus.DONE:
+            self.remember_final(job_ref, record)  # the record carries the results
         return VendorJobStatus(status, raw, queue_position=queue_position, message=message)
 
     def failure_message(self, job_ref: str) -> str | None:
@@ -242,15 +245,22 @@ class QilimanjaroAdapter(VendorAdapter):
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
     ) -> list[CircuitCounts]:
-        """Decode the job's result envelope; Qibo keys -> Qiskit order per circuit."""
-        record = self._job(job_ref)
+        """Decode the job's result envelope; Qibo keys -> Qiskit order per circuit.
+
+        The record the status poll found DONE is reused (it carries the results), so a
+        finished job is read once.
+        """
+        record = self.known_final(job_ref) or self._job(job_ref)
         for member in ("description", "result"):
             if record.get(member) is None:
                 raise MalformedResponseError(
                     f"{VENDOR}: completed job {job_ref} has no '{member}'", vendor=VENDOR
                 )
         programs = decompress(record["description"], f"job {job_ref} description")
-        outcomes = decompress(record["result"], f"job {job_ref} result")
+        memory = bool(options.get("memory"))
+        outcomes = decompress(record["result"], f"job {job_ref} result", skip_samples=not memory)
+        if not memory and _needs_samples(outcomes):
+            outcomes = decompress(record["result"], f"job {job_ref} result")
         if not isinstance(outcomes, list):
             raise MalformedResponseError(
                 f"{VENDOR}: job {job_ref} result is not a list of per-circuit results "
@@ -272,7 +282,7 @@ class QilimanjaroAdapter(VendorAdapter):
         shots = record.get("number_shots")
         return [
             _circuit_counts(outcome, program, layout, shots, f"job {job_ref} circuit {i}",
-                            bool(options.get("memory")))
+                            memory)
             for i, (outcome, program, layout) in enumerate(
                 zip(outcomes, programs, layouts, strict=True)
             )
@@ -301,6 +311,14 @@ def _length(value: Any) -> int | str:
     return len(value) if isinstance(value, list) else "an unreadable number of"
 
 
+def _needs_samples(outcomes: Any) -> bool:
+    """True if a result skipped its ``samples`` but has no ``counts`` to use instead."""
+    return isinstance(outcomes, list) and any(
+        isinstance(o, dict) and o.get("samples") == SKIPPED_SAMPLES and o.get("counts") is None
+        for o in outcomes
+    )
+
+
 def _failure(record: Mapping[str, Any]) -> str | None:
     for member in FAILURE_MEMBERS:
         value = record.get(member)
@@ -326,7 +344,8 @@ def _circuit_counts(
             vendor=VENDOR,
         )
     samples = None
-    if outcome.get("samples") is not None:
+    wanted = memory or outcome.get("counts") is None  # per-shot data only when needed
+    if wanted and outcome.get("samples") not in (None, SKIPPED_SAMPLES):
         samples = convert_samples(outcome["samples"], order, width, where)
     if outcome.get("counts") is not None:
         counts = convert_counts(outcome["counts"], order, width, where)

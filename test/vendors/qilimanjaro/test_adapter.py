@@ -482,3 +482,48 @@ def test_nothing_leaks_secrets(adapter, logged_in, requests_mock, settings) -> N
     for text in texts:
         for secret in (API_KEY, ACCESS, REFRESH):
             assert secret not in text
+
+
+def test_done_status_record_is_reused_for_results(adapter, logged_in, requests_mock) -> None:
+    result = [{"counts": {"11": 4}, "samples": [[1, 1]] * 4}]
+    jobs = requests_mock.get(f"{API}/jobs/5", json=job_record(
+        result=gz(result), programs=[circuit_to_qasm(bell())]))
+    assert adapter.status("5").status is JobStatus.DONE
+    out = adapter.results("5", [CircuitLayout.from_circuit(bell())], {})
+    assert out[0].counts == {"11": 4} and jobs.call_count == 1
+    # Handed out once: a second read (e.g. a retry after a bad answer) asks the service.
+    adapter.results("5", [CircuitLayout.from_circuit(bell())], {})
+    assert jobs.call_count == 2
+
+
+def test_running_status_record_is_not_reused(adapter, logged_in, requests_mock) -> None:
+    jobs = requests_mock.get(f"{API}/jobs/6", [
+        {"json": job_record("running")},
+        {"json": job_record(result=gz([{"counts": {"00": 4}}]),
+                            programs=[circuit_to_qasm(bell())])},
+    ])
+    assert adapter.status("6").status is JobStatus.RUNNING
+    adapter.results("6", [CircuitLayout.from_circuit(bell())], {})
+    assert jobs.call_count == 2
+
+
+def test_samples_are_skipped_unless_memory_is_asked(adapter, logged_in, requests_mock) -> None:
+    # Invalid per-shot samples next to valid counts: never parsed without memory=True.
+    result = [{"counts": {"11": 4}, "samples": [[1, 7]] * 4}]
+    requests_mock.get(f"{API}/jobs/8", json=job_record(
+        result=gz(result), programs=[circuit_to_qasm(bell())]))
+    layouts = [CircuitLayout.from_circuit(bell())]
+    out = adapter.results("8", layouts, {"memory": False})
+    assert out[0].counts == {"11": 4} and out[0].memory is None
+    with pytest.raises(MalformedResponseError):
+        adapter.results("8", layouts, {"memory": True})
+
+
+def test_decompress_skip_samples_leaves_a_marker() -> None:
+    from qiskit_multicloud.vendors.qilimanjaro.translate import SKIPPED_SAMPLES
+
+    envelope = gz([{"samples": [[0, 1], [1, 1]], "counts": {"10": 1}}, {"samples": []}])
+    decoded = decompress(envelope, "test", skip_samples=True)
+    assert decoded == [{"samples": SKIPPED_SAMPLES, "counts": {"10": 1}},
+                       {"samples": SKIPPED_SAMPLES}]
+    assert decompress(envelope, "test")[0]["samples"] == [[0, 1], [1, 1]]
