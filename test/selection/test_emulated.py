@@ -214,3 +214,21 @@ def test_compare_plot_draws_histograms_and_fidelity_bars(tmp_path: object) -> No
     assert [t.get_text() for t in hist.get_xticklabels()] == ["00", "11"]
     assert len(bars.get_xticklabels()) == 3
     assert any(text.get_text() == "ERROR" for text in bars.texts)
+
+
+def test_with_emulator_noise_the_estimate_orders_devices_as_measured() -> None:
+    """On noisy emulators, the device with the clearly lower estimate also measures lower."""
+    ghz = QuantumCircuit(5, name="ghz5")
+    ghz.h(0)
+    for qubit in range(4):
+        ghz.cx(qubit, qubit + 1)
+    ghz.measure_all()
+    with MultiCloudProvider.emulated(["iqm"], job_store=False, noise=True, seed=7) as provider:
+        comparison = provider.compare(
+            ghz, ["sirius-6", "crystal-150"], shots=2000, seed_transpiler=7, run_options=FAST
+        )
+    weak, strong = comparison["sirius-6"], comparison["crystal-150"]
+    assert weak.estimate is not None and strong.estimate is not None
+    assert weak.estimate.probability + 0.05 < strong.estimate.probability
+    assert weak.fidelity is not None and strong.fidelity is not None
+    assert weak.fidelity < strong.fidelity < 0.99  # noisy, and in the estimated order
