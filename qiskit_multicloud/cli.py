@@ -420,10 +420,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     port = args.port
     handles = []
     for vendor in vendor_keys(args.vendor):
+        api = {"api": args.api} if args.api and vendor == "oqc" else {}
         handles.append(
             start(
                 vendor, port=port, queue_delay=args.queue_delay, seed=args.seed, noise=args.noise,
-                latency=args.latency,
+                latency=args.latency, **api,
             )
         )
         port = 0 if port == 0 else port + 1
@@ -588,6 +589,13 @@ def register(commands: Commands) -> None:
         default=0.0,
         metavar="SECONDS",
         help="add this to every request, like a cloud's round trip (e.g. 0.05; default: 0)",
+    )
+    emulate.add_argument(
+        "--api",
+        choices=("v3", "v4"),
+        default=None,
+        help="OQC API generation to serve: v3 (default) or the v4 gateway "
+        "(what oqc-qcaas-sdk speaks with OQC_QCAAS_V4=1); other vendors ignore it",
     )
 
     backends = commands.add(

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..config import VendorSettings
 from ..types import DeviceSpec
+from ..exceptions import ConfigurationError
 from .faults import FaultConfig, FaultInjector
 from .jobs import JobTable
 from .noise import DeviceNoise
@@ -71,6 +72,8 @@ class EmulatorConfig:
         noise: emulated QPUs simulate the noise their published calibration describes
             (readout, gate errors, T1/T2); ``False`` makes them ideal, e.g. for exact
             tests. The vendors' simulators are always ideal.
+        api: API generation to serve, for emulators that serve several (OQC: ``"v3"``,
+            ``"v4"``); ``None`` = the emulator's default.
     """
 
     token: str = dataclasses.field(default_factory=new_token)
@@ -81,6 +84,7 @@ class EmulatorConfig:
     faults: FaultConfig = dataclasses.field(default_factory=FaultConfig)
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     noise: bool = True
+    api: str | None = None
 
 
 class RequestStats:
@@ -121,9 +125,19 @@ class EmulatorApp:
     vendor: ClassVar[str] = ""
     #: Handler names that need no credentials.
     public_endpoints: ClassVar[frozenset[str]] = frozenset()
+    #: API generations served (first = default); empty = one unnamed generation.
+    api_generations: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
+        if self.config.api is not None and self.config.api not in self.api_generations:
+            served = ", ".join(self.api_generations) or "only its one API"
+            raise ConfigurationError(
+                f"the {self.vendor} emulator cannot serve api={self.config.api!r} "
+                f"(it serves {served})"
+            )
+        #: The API generation served.
+        self.api = self.config.api or (self.api_generations[0] if self.api_generations else "")
         self.token = self.config.token
         self.simulator = Simulator(seed=self.config.seed)
         self._noise: dict[str, DeviceNoise | None] = {}

@@ -1,8 +1,9 @@
-"""OQC QCaaS (v3 API) adapter: REST calls to and from the neutral types.
+"""OQC QCaaS adapter (v3 API and v4 gateway): REST calls to and from the neutral types.
 
 One ``run()`` chunk becomes one OQC task per circuit. The job reference is the task ids
-joined by ``","``. Task calls go to each QPU's own ``url`` (from the QPU list), account
-and discovery calls to the entry URL.
+joined by ``","``. In v3 task calls go to each QPU's own ``url`` (from the QPU list),
+account and discovery calls to the entry URL; in v4 everything is rooted at the gateway
+base URL. The differences live in :mod:`.routes` (one small object per generation).
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ from ...types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, Vendor
 from ..base import RunOptions, VendorAdapter
 from . import translate
 from .device import device_spec
+from .routes import V3Routes, routes_for
 from .settings import OQCSettings
 
 log = logging.getLogger(__name__)
 
-TOKEN_HEADER = "Authentication-Token"
 JOB_REF_SEPARATOR = ","
 #: Status reads (and resubmits of still-CREATED tasks) reconcile() tries.
 RECONCILE_ATTEMPTS = 3
@@ -107,13 +108,15 @@ RUN_OPTIONS: tuple[OptionSpec, ...] = (
 
 
 class OQCAuth(Auth):
-    """``Authentication-Token`` header; logs in once with email/password when needed.
+    """``Authentication-Token`` header (v4: ``Authorization: Bearer`` for a JWT); logs in
+    once with email/password when needed (v3).
 
     The login token is kept for the adapter's life (OQC never renews it).
     """
 
-    def __init__(self, settings: OQCSettings) -> None:
+    def __init__(self, settings: OQCSettings, routes: V3Routes | None = None) -> None:
         self._settings = settings
+        self._routes = routes or V3Routes()
         self._token: Secret | None = settings.token
         self._transport: Transport | None = None
         self._lock = threading.Lock()
@@ -127,7 +130,7 @@ class OQCAuth(Auth):
 
     def headers(self) -> dict[str, str]:
         token = self._token or self._login()
-        return {TOKEN_HEADER: token.reveal()}
+        return self._routes.auth_headers(token.reveal())
 
     def refresh(self, transport: Transport) -> bool:
         """Log in again with email/password after a 401 (a fixed token cannot be renewed)."""
@@ -210,7 +213,7 @@ def _require(body: Any, key: str, where: str) -> Any:
 
 
 class OQCAdapter(VendorAdapter):
-    """OQC QCaaS v3: entry URL for discovery, per-QPU URLs for tasks."""
+    """OQC QCaaS: v3 (entry URL for discovery, per-QPU URLs for tasks) or the v4 gateway."""
 
     vendor = "oqc"
     display_name = "OQC QCaaS"
@@ -220,6 +223,7 @@ class OQCAdapter(VendorAdapter):
 
     def __init__(self, settings: OQCSettings, transport: Transport) -> None:
         super().__init__(settings, transport)
+        self.routes = routes_for(settings.api, settings.url)
         self._qpu_urls: dict[str, str] = {}
         self._task_urls: dict[str, str] = {}
         self._task_status: dict[str, VendorJobStatus] = {}
@@ -237,7 +241,7 @@ class OQCAdapter(VendorAdapter):
             raise ConfigurationError(
                 f"oqc: expected OQCSettings, got {type(settings).__name__}"
             )
-        auth = OQCAuth(settings)
+        auth = OQCAuth(settings, routes_for(settings.api, settings.url))
         transport = Transport("oqc", settings.url, auth)
         auth.bind(transport)
         return cls(settings, transport)
@@ -251,16 +255,15 @@ class OQCAdapter(VendorAdapter):
         return spec
 
     def list_devices(self) -> list[DeviceSpec]:
-        """``GET /admin/version`` then ``GET /admin/qpu?per_page=1000``.
+        """v3: ``GET /admin/version`` then ``GET /admin/qpu?per_page=1000``; v4:
+        ``GET /healthz``, ``GET /qpus`` and per QPU ``/features`` and ``/benchmarks``.
 
         Inactive QPUs are returned with ``online=False``.
         """
-        version = self.transport.json("GET", "/admin/version", authenticate=False)
-        self.server_version = str(_require(version, "version", "GET /admin/version"))
-        body = self.transport.json("GET", "/admin/qpu", params={"per_page": 1000})
-        items = _require(body, "items", "GET /admin/qpu")
-        if not isinstance(items, list):
-            raise MalformedResponseError("oqc: GET /admin/qpu 'items' is not a list", vendor="oqc")
+        health = self.routes.health
+        version = self.transport.json("GET", health, authenticate=False)
+        self.server_version = str(_require(version, "version", f"GET {health}"))
+        items = self.routes.qpu_items(self.transport)
         specs = []
         for item in items:
             try:
@@ -273,17 +276,19 @@ class OQCAdapter(VendorAdapter):
         return specs
 
     def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
-        """Re-read one QPU with ``GET /admin/qpu/{id}``."""
-        item = self.transport.json("GET", f"/admin/qpu/{device.device_id}")
+        """Re-read one QPU (v3 ``GET /admin/qpu/{id}``; v4 ``GET /qpus`` and its details)."""
+        item = self.routes.qpu_item(self.transport, device.device_id)
         return self._remember(device_spec(item, self.settings.url))
 
     def queue_info(self, device: DeviceSpec) -> QueueInfo:
         """``tasks_in_queue`` and ``estimated_availability_time`` of
         ``POST {qpu}/monitoring/qpu_wait_time``."""
-        source = "POST {qpu}/monitoring/qpu_wait_time: tasks_in_queue"
+        if self.routes.queue_path is None:
+            return QueueInfo(source=f"the OQC {self.routes.name} gateway publishes no queue")
+        source = f"POST {{qpu}}{self.routes.queue_path}: tasks_in_queue"
         body = self.transport.json(
             "POST",
-            f"{self._qpu_url(device)}/monitoring/qpu_wait_time",
+            f"{self._qpu_url(device)}{self.routes.queue_path}",
             json={"targets": [device.device_id]},
             idempotent=True,
         )
@@ -416,12 +421,16 @@ class OQCAdapter(VendorAdapter):
         return JOB_REF_SEPARATOR.join(ids)
 
     def _reserve(self, url: str, device: DeviceSpec, count: int, options: RunOptions) -> list[str]:
-        """``POST {qpu}/tasks``: ``count`` CREATED task ids (nothing runs until submitted)."""
+        """``POST {qpu}/tasks``: ``count`` CREATED task ids (nothing runs until submitted).
+
+        v3 sends ``task_count`` and gets a bare array; v4 sends one entry per id and gets
+        ``{"tasks": [...]}``.
+        """
         try:
-            reserved = self.transport.json(
+            reply = self.transport.json(
                 "POST",
                 f"{url}/tasks",
-                json={"qpu_id": device.device_id, "task_count": count, "tag": options.get("tag")},
+                json=self.routes.reserve(device.device_id, count, options.get("tag")),
                 idempotent=True,  # a reserved (CREATED) task never runs: repeating is harmless
             )
         except VendorAPIError as exc:
@@ -433,13 +442,14 @@ class OQCAdapter(VendorAdapter):
                 "again",
                 vendor="oqc",
             ) from exc
+        reserved = self.routes.reserved_ids(reply)
         if (
             not isinstance(reserved, list)
             or len(reserved) != count
             or not all(isinstance(i, str) and i for i in reserved)
         ):
             raise MalformedResponseError(
-                f"oqc: POST tasks answered {reserved!r:.120}; expected {count} task ids",
+                f"oqc: POST tasks answered {reply!r:.120}; expected {count} task ids",
                 vendor="oqc",
             )
         return list(reserved)
@@ -630,7 +640,9 @@ class OQCAdapter(VendorAdapter):
                 )
             counts = translate.counts_from_results(results, layout.num_clbits, task_id)
             metadata: dict[str, Any] = {"oqc_task_id": task_id}
-            qpu = next((q for q, u in self._qpu_urls.items() if u == url), None)
+            qpu = body.get("qpu_id") if isinstance(body, dict) else None
+            if not qpu and self.routes.name == "v3":
+                qpu = next((q for q, u in self._qpu_urls.items() if u == url), None)
             if qpu:
                 metadata["qpu_id"] = qpu
             mitigation = translate.mitigation_entries(results)

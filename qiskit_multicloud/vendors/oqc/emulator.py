@@ -1,9 +1,17 @@
-"""Local emulator of OQC QCaaS (v3 API), good enough for both official SDKs.
+"""Local emulator of OQC QCaaS (v3 API or v4 gateway), good enough for the official SDKs.
 
-Entry routes (``/admin/...``) and per-QPU task routes (``/<hex tail>/tasks/...``) are
-served by one server; each QPU's ``url`` is ``<base_url>/<hex tail>``. Every success is
-HTTP 200; errors use the Flask-Security envelope
+v3 (default, ``EmulatorConfig.api="v3"``): entry routes (``/admin/...``) and per-QPU task
+routes (``/<hex tail>/tasks/...``) are served by one server; each QPU's ``url`` is
+``<base_url>/<hex tail>``. Errors use the Flask-Security envelope
 ``{"meta": {"code": N}, "response": {"errors": [...]}}``.
+
+v4 (``api="v4"``, what ``oqc-qcaas-sdk`` speaks with ``OQC_QCAAS_V4=1``): ``/healthz``,
+``/qpus``, ``/qpus/{id}/features|status|benchmarks``, tasks rooted at the base URL
+(``/tasks``, ``/tasks/submit``, ...), reservation ``{"tasks": [{"qpu_id", "tag"}...]}``,
+v4 status names (``QUEUED``, ``IN_PROGRESS``, ``SUCCEEDED``, ``ERROR``, ``CANCELED``),
+``Authentication-Token`` or ``Authorization: Bearer <token>``, FastAPI ``{"detail"}``
+errors. Calibration (errors, durations, T1/T2) moves from the feature set to
+``/qpus/{id}/benchmarks``. Both generations share the task logic. Every success is HTTP 200.
 
 Emulator options (``EmulatorConfig.options``):
 
@@ -51,15 +59,58 @@ PHASE_STATUS = {
     JobPhase.FAILED: "FAILED",
     JobPhase.CANCELLED: "CANCELLED",
 }
+#: v3 status -> the name the v4 gateway sends (the SDK folds these back).
+V4_STATUS = {
+    "SUBMITTED": "QUEUED",
+    "RUNNING": "IN_PROGRESS",
+    "COMPLETED": "SUCCEEDED",
+    "FAILED": "ERROR",
+    "CANCELLED": "CANCELED",
+}
+#: Feature-set keys the v4 gateway serves from ``/qpus/{id}/benchmarks`` instead.
+BENCHMARK_KEYS = ("gate_errors", "gate_durations", "t1", "t2", "calibrated_at")
+V3_ROUTES = (
+    ("/admin/version", "version", "GET"),
+    ("/admin/login", "login", "POST"),
+    ("/admin/logout", "logout", "POST"),
+    ("/admin/qpu", "qpu_list", "GET"),
+    ("/admin/qpu/<qpu_id>", "qpu_one", "GET"),
+    ("/admin/auth_tokens/<token>", "auth_token", "GET"),
+    ("/<hex_>/tasks", "tasks_reserve", "POST"),
+    ("/<hex_>/tasks", "tasks_list", "GET"),
+    ("/<hex_>/tasks/submit", "tasks_submit", "POST"),
+    ("/<hex_>/tasks/cancel_many", "tasks_cancel", "POST"),
+    ("/<hex_>/tasks/<task_id>/<view>", "task_view", "GET"),
+    ("/<hex_>/windows/next", "window_next", "GET"),
+    ("/<hex_>/monitoring/statuses", "monitoring_status", "GET"),
+    ("/<hex_>/monitoring/calibrations", "calibrations", "GET"),
+    ("/<hex_>/monitoring/qpu_wait_time", "qpu_wait_time", "POST"),
+)
+V4_ROUTES = (
+    ("/healthz", "version", "GET"),
+    ("/qpus", "qpus_v4", "GET"),
+    ("/qpus/<qpu_id>/features", "features_v4", "GET"),
+    ("/qpus/<qpu_id>/status", "qpu_status_v4", "GET"),
+    ("/qpus/<qpu_id>/benchmarks", "benchmarks_v4", "GET"),
+    ("/qpus/<qpu_id>/benchmarks/search", "benchmarks_search_v4", "GET"),
+    ("/tasks", "tasks_reserve", "POST"),
+    ("/tasks", "tasks_list", "GET"),
+    ("/tasks/submit", "tasks_submit", "POST"),
+    ("/tasks/cancel_many", "tasks_cancel", "POST"),
+    ("/tasks/<task_id>/<view>", "task_view", "GET"),
+)
+
+
 def _wall(offset: float = 0.0) -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=offset)
 
 
 class OQCEmulator(EmulatorApp):
-    """OQC QCaaS v3 over HTTP with Aer behind it."""
+    """OQC QCaaS (v3, or the v4 gateway) over HTTP with Aer behind it."""
 
     vendor = "oqc"
     public_endpoints = frozenset({"version", "login", "logout"})
+    api_generations = ("v3", "v4")
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
@@ -78,33 +129,28 @@ class OQCEmulator(EmulatorApp):
             return None
         return device_spec({**qpu, "url": qpu["id"].rsplit(":", 1)[1]}, self.base_url)
 
+    @property
+    def v4(self) -> bool:
+        """True when serving the v4 gateway."""
+        return self.api == "v4"
+
     def routes(self) -> Iterable[Rule]:
-        rules = [
-            ("/admin/version", "version", "GET"),
-            ("/admin/login", "login", "POST"),
-            ("/admin/logout", "logout", "POST"),
-            ("/admin/qpu", "qpu_list", "GET"),
-            ("/admin/qpu/<qpu_id>", "qpu_one", "GET"),
-            ("/admin/auth_tokens/<token>", "auth_token", "GET"),
-            ("/<hex_>/tasks", "tasks_reserve", "POST"),
-            ("/<hex_>/tasks", "tasks_list", "GET"),
-            ("/<hex_>/tasks/submit", "tasks_submit", "POST"),
-            ("/<hex_>/tasks/cancel_many", "tasks_cancel", "POST"),
-            ("/<hex_>/tasks/<task_id>/<view>", "task_view", "GET"),
-            ("/<hex_>/windows/next", "window_next", "GET"),
-            ("/<hex_>/monitoring/statuses", "monitoring_status", "GET"),
-            ("/<hex_>/monitoring/calibrations", "calibrations", "GET"),
-            ("/<hex_>/monitoring/qpu_wait_time", "qpu_wait_time", "POST"),
-        ]
+        rules = V4_ROUTES if self.config.api == "v4" else V3_ROUTES
         return [Rule(path, endpoint=endpoint, methods=[method]) for path, endpoint, method in rules]
 
     def authenticate(self, request: Request) -> bool:
+        if self.v4 and request.headers.get("Authorization", "") == f"Bearer {self.token}":
+            return True
         return request.headers.get("Authentication-Token", "") == self.token
 
     def client_settings(self) -> OQCSettings:
-        return OQCSettings(url=self.base_url, token=Secret(self.token), source="emulator")
+        return OQCSettings(
+            url=self.base_url, token=Secret(self.token), source="emulator", api=self.api
+        )
 
     def error_response(self, status: int, message: str, **extra: Any) -> Response:
+        if self.v4:
+            return self.json({"detail": message}, status)
         return self.json({"meta": {"code": status}, "response": {"errors": [message]}}, status)
 
     def unauthorized(self, request: Request, *, expired: bool = False) -> Response:
@@ -139,11 +185,33 @@ class OQCEmulator(EmulatorApp):
             raise EmulatorHTTPError(404, f"QPU {hex_} not found")
         return self.qpus[qpu_id]
 
-    def _job(self, hex_: str, task_id: str) -> EmulatedJob | None:
+    def _qpu(self, qpu_id: Any, where: str = "QPU") -> dict[str, Any]:
+        """A QPU by id (v4 routes and task bodies name QPUs by id)."""
+        if not isinstance(qpu_id, str) or qpu_id not in self.qpus:
+            raise EmulatorHTTPError(404 if where == "QPU" else 400,
+                                    f"{where} {qpu_id!r} is not a known QPU")
+        return self.qpus[qpu_id]
+
+    def _scope(self, hex_: str | None) -> str | None:
+        """The QPU a v3 task route is rooted at; None on the v4 gateway (any QPU)."""
+        return None if hex_ is None else self._device(hex_)["id"]
+
+    def _job(self, hex_: str | None, task_id: str) -> EmulatedJob | None:
         job = self.jobs.get(task_id)
-        if job is not None and job.device_id == self._device(hex_)["id"]:
+        if job is not None and self._scope(hex_) in (None, job.device_id):
             return job
         return None
+
+    def _known(self, hex_: str | None, task_id: str) -> bool:
+        """True if ``task_id`` is a submitted or reserved task reachable from this route."""
+        if self._job(hex_, task_id) is not None:
+            return True
+        reserved = self.reserved.get(task_id)
+        return reserved is not None and self._scope(hex_) in (None, reserved["qpu_id"])
+
+    def _wire(self, status: str) -> str:
+        """A status as this generation sends it (v4 uses its own names)."""
+        return V4_STATUS.get(status, status) if self.v4 else status
 
     def _status(self, task_id: str, job: EmulatedJob | None) -> str:
         if job is None:
@@ -200,7 +268,9 @@ class OQCEmulator(EmulatorApp):
 
     # -- task routes -------------------------------------------------------------------------
 
-    def tasks_reserve(self, request: Request, hex_: str) -> Response:
+    def tasks_reserve(self, request: Request, hex_: str | None = None) -> Response:
+        if hex_ is None:
+            return self._reserve_v4(request)
         qpu = self._device(hex_)
         body = self._payload(request)
         count = body.get("task_count") if isinstance(body, dict) else None
@@ -212,23 +282,42 @@ class OQCEmulator(EmulatorApp):
                                       "created_at": _wall()}
         return self.json(ids)
 
-    def tasks_list(self, request: Request, hex_: str) -> Response:
-        qpu_id = self._device(hex_)["id"]
+    def _reserve_v4(self, request: Request) -> Response:
+        """v4: one ``{"qpu_id", "tag"}`` entry per id; answers ``{"tasks": [ids]}``."""
+        body = self._payload(request)
+        entries = body.get("tasks") if isinstance(body, dict) else None
+        if not isinstance(entries, list) or not 1 <= len(entries) <= 10_000 or not all(
+                isinstance(e, dict) for e in entries):
+            raise EmulatorHTTPError(400, "'tasks' must be a list of 1 to 10000 "
+                                         "{qpu_id, tag} objects")
+        qpus = [self._qpu(e.get("qpu_id"), f"tasks[{i}].qpu_id") for i, e in enumerate(entries)]
+        ids = [str(uuid.uuid4()) for _ in entries]
+        for task_id, entry, qpu in zip(ids, entries, qpus, strict=True):
+            self.reserved[task_id] = {"qpu_id": qpu["id"], "tag": entry.get("tag"),
+                                      "created_at": _wall()}
+        return self.json({"tasks": ids})
+
+    def tasks_list(self, request: Request, hex_: str | None = None) -> Response:
+        scope = self._scope(hex_)
         rows = [
-            {"id": job.job_id, "qpu_id": qpu_id, "status": self._status(job.job_id, job),
+            {"id": job.job_id, "qpu_id": job.device_id,
+             "status": self._wire(self._status(job.job_id, job)),
              "tag": job.meta["tag"], "created_at": job.meta["created_at"].isoformat()}
-            for job in self.jobs.all() if job.device_id == qpu_id
+            for job in self.jobs.all() if scope in (None, job.device_id)
         ]
         return self.json(rows)
 
-    def tasks_submit(self, request: Request, hex_: str) -> Response:
-        qpu = self._device(hex_)
+    def tasks_submit(self, request: Request, hex_: str | None = None) -> Response:
         body = self._payload(request)
         tasks = body.get("tasks") if isinstance(body, dict) else None
         if not isinstance(tasks, list) or not tasks:
             raise EmulatorHTTPError(400, "'tasks' must be a non-empty list")
-        parsed = [self._check_task(spec, qpu, index) for index, spec in enumerate(tasks)]
-        ids = [self._create_task(qpu, spec, cfg) for spec, cfg in parsed]
+        parsed = []
+        for index, spec in enumerate(tasks):
+            qpu = (self._device(hex_) if hex_ is not None else self._qpu(
+                spec.get("qpu_id") if isinstance(spec, dict) else None, f"tasks[{index}].qpu_id"))
+            parsed.append((qpu, *self._check_task(spec, qpu, index)))
+        ids = [self._create_task(qpu, spec, cfg) for qpu, spec, cfg in parsed]
         return self.json([{"task_id": task_id} for task_id in ids])
 
     def _check_task(
@@ -323,15 +412,13 @@ class OQCEmulator(EmulatorApp):
         registers = [(reg.name, [circuit.find_bit(b).index for b in reg]) for reg in circuit.cregs]
         return None, circuit, registers
 
-    def tasks_cancel(self, request: Request, hex_: str) -> Response:
-        qpu_id = self._device(hex_)["id"]
+    def tasks_cancel(self, request: Request, hex_: str | None = None) -> Response:
         body = self._payload(request)
         ids = body.get("tasks") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise EmulatorHTTPError(400, "'tasks' must be a list of task ids")
         for task_id in ids:
-            if self._job(hex_, task_id) is None and self.reserved.get(task_id, {}).get(
-                    "qpu_id") != qpu_id:
+            if not self._known(hex_, task_id):
                 raise EmulatorHTTPError(404, f"Task {task_id} not found")
         for task_id in ids:
             job = self._job(hex_, task_id)
@@ -342,13 +429,15 @@ class OQCEmulator(EmulatorApp):
                 self.reserved[task_id]["cancelled"] = True
         return self.json("OK")
 
-    def task_view(self, request: Request, hex_: str, task_id: str, view: str) -> Response:
-        job = self._job(hex_, task_id)
-        if job is None and self.reserved.get(task_id, {}).get("qpu_id") != self._device(hex_)["id"]:
+    def task_view(
+        self, request: Request, task_id: str, view: str, hex_: str | None = None
+    ) -> Response:
+        if not self._known(hex_, task_id):
             raise EmulatorHTTPError(404, f"Task {task_id} not found")
+        job = self._job(hex_, task_id)
         status = self._status(task_id, job)
         views: dict[str, Callable[[], Any]] = {
-            "status": lambda: {"status": status},
+            "status": lambda: {"status": self._wire(status)},
             "results": lambda: {"results": self._results(job, status)},
             "error": lambda: {"task_error": self._error(job, status)},
             "execution_metadata": lambda: {"execution_metadata": self._exec_meta(job, status)},
@@ -432,7 +521,7 @@ class OQCEmulator(EmulatorApp):
         return {
             "id": task_id,
             "qpu_id": metadata["qpu_id"],
-            "status": status,
+            "status": self._wire(status),
             "tag": metadata["tag"],
             "created_at": created.isoformat(),
             "config": metadata["config"],
@@ -472,3 +561,33 @@ class OQCEmulator(EmulatorApp):
              "timestamp": now, "windows": []}
             for target in targets if target in self.qpus
         ]})
+
+    # -- v4 gateway ------------------------------------------------------------------------
+
+    def qpus_v4(self, request: Request) -> Response:
+        """``GET /qpus``: QPU objects without the feature set (read per QPU)."""
+        return self.json([
+            {k: v for k, v in qpu.items() if k not in ("feature_set", "active")}
+            for qpu in self.qpus.values()
+        ])
+
+    def features_v4(self, request: Request, qpu_id: str) -> Response:
+        """``GET /qpus/{id}/features``: the feature set without calibration keys."""
+        features = self._qpu(qpu_id)["feature_set"]
+        data = {k: v for k, v in features.items() if k not in BENCHMARK_KEYS}
+        return self.json({"qpu_id": qpu_id, "data": data})
+
+    def qpu_status_v4(self, request: Request, qpu_id: str) -> Response:
+        qpu = self._qpu(qpu_id)
+        return self.json({"qpu_id": qpu_id, "status": qpu["status"]})
+
+    def benchmarks_v4(self, request: Request, qpu_id: str) -> Response:
+        """``GET /qpus/{id}/benchmarks``: our documented calibration shape under ``data``."""
+        features = self._qpu(qpu_id)["feature_set"]
+        return self.json({"data": {"qpu_id": qpu_id,
+                                   **{k: features[k] for k in BENCHMARK_KEYS if k in features}}})
+
+    def benchmarks_search_v4(self, request: Request, qpu_id: str) -> Response:
+        """Answers 501, as the real gateway does today."""
+        self._qpu(qpu_id)
+        raise EmulatorHTTPError(501, "Benchmark search is not implemented")

@@ -9,7 +9,12 @@ Resolution order: explicit arguments > environment variables. The official sync 
 ``OQC_AUTH_TOKEN``        access token (``OQC_TOKEN`` is accepted as an alias)
 ``OQC_EMAIL``             account e-mail for the login flow
 ``OQC_PASSWORD``          account password for the login flow
+``OQC_QCAAS_V4``          truthy (``1``/``true``/``yes``): speak the v4 gateway API
+``OQC_ENTRA_ENABLED``     same as ``OQC_QCAAS_V4`` (the SDK's older name)
 ========================  ====================================================
+
+The two v4 switches are the ones ``oqc-qcaas-sdk`` reads; an explicit ``api="v4"`` (or
+``"v3"``) setting wins over them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ ENV_TOKEN = "OQC_AUTH_TOKEN"
 ENV_TOKEN_ALIAS = "OQC_TOKEN"
 ENV_EMAIL = "OQC_EMAIL"
 ENV_PASSWORD = "OQC_PASSWORD"
+ENV_V4 = ("OQC_QCAAS_V4", "OQC_ENTRA_ENABLED")
+#: Values of the v4 switches that count as "on" (as in oqc-qcaas-sdk).
+TRUTHY = ("1", "true", "yes")
+API_GENERATIONS = ("v3", "v4")
+
+
+def v4_from_environment() -> bool:
+    """True when ``OQC_QCAAS_V4`` or ``OQC_ENTRA_ENABLED`` is truthy (the SDK's rule)."""
+    return any((env(name) or "").lower() in TRUTHY for name in ENV_V4)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -38,14 +52,23 @@ class OQCSettings(VendorSettings):
         token: access token sent as ``Authentication-Token``.
         email: account e-mail, for the email/password login flow.
         password: account password, for the login flow.
+        api: API generation, ``"v3"`` (entry URL + per-QPU task URLs) or ``"v4"`` (one
+            gateway base URL); ``None`` reads ``OQC_QCAAS_V4`` / ``OQC_ENTRA_ENABLED``.
     """
 
     vendor = "oqc"
     token: Secret | None = None
     email: str | None = None
     password: Secret | None = None
+    api: str | None = None
 
     def __post_init__(self) -> None:
+        api = (self.api or ("v4" if v4_from_environment() else "v3")).strip().lower()
+        if api not in API_GENERATIONS:
+            raise ConfigurationError(
+                f"oqc: api must be one of {', '.join(API_GENERATIONS)}, not {self.api!r}"
+            )
+        object.__setattr__(self, "api", api)
         # Plain strings passed directly are wrapped, so they never show in repr().
         for name in ("token", "password"):
             value = getattr(self, name)
@@ -68,6 +91,12 @@ class OQCSettings(VendorSettings):
                 f"oqc: no credentials; pass token=... (or set {ENV_TOKEN}), or "
                 f"email=... and password=... (or set {ENV_EMAIL} and {ENV_PASSWORD})"
             )
+        if api == "v4" and not self.token:
+            raise ConfigurationError(
+                "oqc: the v4 gateway takes a token (sent as Authentication-Token, or as "
+                f"'Authorization: Bearer' when it is a JWT); pass token=... (or set {ENV_TOKEN})"
+                ", or use api='v3' for the email/password login"
+            )
 
     @property
     def uses_login(self) -> bool:
@@ -79,7 +108,7 @@ class OQCSettings(VendorSettings):
         """Settings from explicit arguments, else ``OQC_*`` environment variables.
 
         Args:
-            explicit: any of ``url``, ``token``, ``email``, ``password``.
+            explicit: any of ``url``, ``token``, ``email``, ``password``, ``api``.
 
         Returns:
             The settings, or ``None`` when nothing OQC-related is configured.
@@ -88,13 +117,16 @@ class OQCSettings(VendorSettings):
             ConfigurationError: unknown argument, half-configured credentials, token and
                 email/password together, or a bad URL.
         """
-        known = {"url", "token", "email", "password", "source"}
+        known = {"url", "token", "email", "password", "api", "source"}
         unknown = sorted(set(explicit) - known)
         if unknown:
             raise ConfigurationError(
-                f"oqc: unknown setting(s) {', '.join(unknown)}; use url, token, email, password"
+                f"oqc: unknown setting(s) {', '.join(unknown)}; use url, token, email, "
+                "password, api"
             )
-        given = {k: v for k, v in explicit.items() if v not in (None, "") and k != "source"}
+        given = {
+            k: v for k, v in explicit.items() if v not in (None, "") and k not in ("source", "api")
+        }
         if given:
             source = str(explicit.get("source") or "arguments")
             values: dict[str, Any] = dict(given)
@@ -117,4 +149,5 @@ class OQCSettings(VendorSettings):
             token=as_secret(values.get("token")),
             email=str(email).strip() if email else None,
             password=as_secret(values.get("password")),
+            api=str(explicit["api"]) if explicit.get("api") else None,
         )
