@@ -59,7 +59,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from oqc_qcaas_sdk import JobState, OqcSdk
 
     def config() -> CompilerConfig:
-        return CompilerConfig(repeats=args.shots, results_format=QuantumResultsFormat().binary_count())
+        return CompilerConfig(
+            repeats=args.shots, results_format=QuantumResultsFormat().binary_count()
+        )
 
     checks: dict[str, Any] = {}
     async with OqcSdk(url=args.url, authentication_token=args.token) as sdk:
@@ -68,7 +70,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         features = await sdk.get_features(args.qpu_id)
         checks["features_qubit_count"] = features.get("qubit_count")
         calibration = await sdk.get_calibration("qpu:uk:3:9829a5504f")
-        checks["benchmarks_have_gate_errors"] = "gate_errors" in calibration.get("data", calibration)
+        data = calibration.get("data", calibration)
+        checks["benchmarks_have_gate_errors"] = "gate_errors" in data
 
         composite = sdk.create_job(program=[BELL] * args.circuits, qpu_id=args.qpu_id,
                                    config=[config() for _ in range(args.circuits)])

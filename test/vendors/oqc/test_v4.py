@@ -111,8 +111,8 @@ def test_list_devices_requests_and_benchmark_errors(gateway: rm.Mocker) -> None:
     devices = {d.device_id: d for d in adapter.list_devices()}
     assert [(r.method, r.path) for r in gateway.request_history] == [
         ("GET", "/healthz"), ("GET", "/qpus"),
-        ("GET", f"/qpus/{TOSHIKO.lower()}/features"), ("GET", f"/qpus/{TOSHIKO.lower()}/benchmarks"),
-        ("GET", f"/qpus/{LUCY.lower()}/features"), ("GET", f"/qpus/{LUCY.lower()}/benchmarks"),
+        ("GET", f"/qpus/{TOSHIKO}/features"), ("GET", f"/qpus/{TOSHIKO}/benchmarks"),
+        ("GET", f"/qpus/{LUCY}/features"), ("GET", f"/qpus/{LUCY}/benchmarks"),
     ]
     assert "Authentication-Token" not in gateway.request_history[0].headers  # health is public
     assert gateway.request_history[1].headers["Authentication-Token"] == TOKEN
