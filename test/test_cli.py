@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from qiskit import QuantumCircuit, transpile
 from qiskit.providers import JobStatus
 
@@ -226,6 +227,29 @@ def emulate_process() -> Iterator[tuple[str, str]]:
         vendor, url, token = line.split()
         assert vendor == "oqc" and url.startswith("http://127.0.0.1:") and token
         yield url, token
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_emulate_oqc_api_v4_is_reached_with_the_sdk_switch(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``emulate oqc --api v4`` serves the v4 gateway; OQC_QCAAS_V4=1 makes the CLI speak it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qiskit_multicloud", "emulate", "oqc", "--api", "v4"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    assert process.stdout is not None
+    try:
+        line = process.stdout.readline()
+        _, url, token = line.split()
+        assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+        monkeypatch.setenv("OQC_QCAAS_V4", "1")
+        code, out, err = run_cli(capsys, "backends", "--emulator", f"oqc={url},{token}")
+        assert code == 0, err
+        assert "qpu:uk:3:9829a5504f" in out
     finally:
         process.terminate()
         process.wait(timeout=10)

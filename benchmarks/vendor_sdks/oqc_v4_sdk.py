@@ -27,31 +27,9 @@ import time
 from importlib import metadata
 from typing import Any
 
-BELL = """OPENQASM 2.0;
-include "qelib1.inc";
-qreg q[2];
-creg c[2];
-h q[0];
-cx q[0],q[1];
-measure q[0] -> c[0];
-measure q[1] -> c[1];
-"""
-
-
-def looks_like_bell(counts: dict[str, int], shots: int) -> bool:
-    """Only 00 and 11, all shots accounted for, both seen often enough."""
-    if set(counts) - {"00", "11"} or sum(counts.values()) != shots:
-        return False
-    return shots < 20 or min(counts.get("00", 0), counts.get("11", 0)) > shots // 5
-
-
-def register_counts(data: Any) -> dict[str, int]:
-    """The histogram of register ``c`` (or the flat histogram if the layer was dropped)."""
-    if isinstance(data, dict) and isinstance(data.get("c"), dict):
-        return {str(k): int(v) for k, v in data["c"].items()}
-    if isinstance(data, dict) and all(isinstance(v, int) for v in data.values()):
-        return {str(k): int(v) for k, v in data.items()}
-    return {}
+# The v3 script's Bell program and checks (it imports the sync client only inside main()).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oqc_sdk import BELL, looks_like_bell, register_counts
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

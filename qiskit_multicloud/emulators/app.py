@@ -137,7 +137,7 @@ class EmulatorApp:
                 f"(it serves {served})"
             )
         #: The API generation served.
-        self.api = self.config.api or (self.api_generations[0] if self.api_generations else "")
+        self.api = self.config.api or self.default_api()
         self.token = self.config.token
         self.simulator = Simulator(seed=self.config.seed)
         self._noise: dict[str, DeviceNoise | None] = {}
@@ -164,6 +164,11 @@ class EmulatorApp:
         )
 
     # -- to implement per vendor ----------------------------------------------------------
+
+    @classmethod
+    def default_api(cls) -> str:
+        """The generation served when ``EmulatorConfig.api`` is not given."""
+        return cls.api_generations[0] if cls.api_generations else ""
 
     def routes(self) -> Iterable[Rule]:
         """The vendor's REST routes; each ``endpoint`` names a handler method."""

@@ -5,7 +5,8 @@ routes (``/<hex tail>/tasks/...``) are served by one server; each QPU's ``url`` 
 ``<base_url>/<hex tail>``. Errors use the Flask-Security envelope
 ``{"meta": {"code": N}, "response": {"errors": [...]}}``.
 
-v4 (``api="v4"``, what ``oqc-qcaas-sdk`` speaks with ``OQC_QCAAS_V4=1``): ``/healthz``,
+v4 (``api="v4"``, the default when ``OQC_QCAAS_V4``/``OQC_ENTRA_ENABLED`` is on; what
+``oqc-qcaas-sdk`` speaks with ``OQC_QCAAS_V4=1``): ``/healthz``,
 ``/qpus``, ``/qpus/{id}/features|status|benchmarks``, tasks rooted at the base URL
 (``/tasks``, ``/tasks/submit``, ...), reservation ``{"tasks": [{"qpu_id", "tag"}...]}``,
 v4 status names (``QUEUED``, ``IN_PROGRESS``, ``SUCCEEDED``, ``ERROR``, ``CANCELED``),
@@ -45,7 +46,7 @@ from ...emulators.simulator import parse_qasm
 from ...types import DeviceSpec
 from .device import device_spec
 from .emulated_qpus import default_qpus
-from .settings import OQCSettings
+from .settings import OQCSettings, v4_from_environment
 
 MAX_BODY = 128 * 1024
 VERSION = "3.14.2-emulator"
@@ -134,8 +135,14 @@ class OQCEmulator(EmulatorApp):
         """True when serving the v4 gateway."""
         return self.api == "v4"
 
+    @classmethod
+    def default_api(cls) -> str:
+        """v4 when the SDK's switches (``OQC_QCAAS_V4``/``OQC_ENTRA_ENABLED``) are on, as
+        for the adapter, so an emulator and a client started in one environment agree."""
+        return "v4" if v4_from_environment() else "v3"
+
     def routes(self) -> Iterable[Rule]:
-        rules = V4_ROUTES if self.config.api == "v4" else V3_ROUTES
+        rules = V4_ROUTES if self.v4 else V3_ROUTES
         return [Rule(path, endpoint=endpoint, methods=[method]) for path, endpoint, method in rules]
 
     def authenticate(self, request: Request) -> bool:

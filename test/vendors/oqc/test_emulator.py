@@ -172,9 +172,10 @@ def test_memory_is_synthesised(provider: MultiCloudProvider) -> None:
     assert result.results[0].metadata["memory_synthesised"] is True
 
 
-def test_cancel_queued_job(emulator_factory: Any) -> None:
+@pytest.mark.parametrize("api", ["v3", "v4"])
+def test_cancel_queued_job(emulator_factory: Any, api: str) -> None:
     clock = ManualClock()
-    emu = emulator_factory("oqc", clock=clock, queue_delay=30.0, run_time=5.0)
+    emu = emulator_factory("oqc", clock=clock, queue_delay=30.0, run_time=5.0, api=api)
     provider = MultiCloudProvider({"oqc": emu.settings()}, vendors=["oqc"], job_store=False)
     backend = provider.get_backend(LUCY)
     job = backend.run(transpile([bell(), bell()], backend), shots=10, **FAST)

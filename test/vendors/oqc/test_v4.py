@@ -13,7 +13,6 @@ from qiskit.providers import JobStatus
 
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.config import Secret
-from qiskit_multicloud.emulators.jobs import ManualClock
 from qiskit_multicloud.exceptions import (
     ConfigurationError,
     JobFailedError,
@@ -221,17 +220,7 @@ def test_run_batch_and_single_end_to_end(emulator_factory: Any) -> None:
     assert not any(r.endswith(("qpu_list", "qpu_wait_time")) for r in routes)
 
 
-def test_cancel_end_to_end(emulator_factory: Any) -> None:
-    clock = ManualClock()
-    emu = emulator_factory("oqc", api="v4", clock=clock, queue_delay=30.0, run_time=5.0)
-    with MultiCloudProvider({"oqc": emu.settings()}, vendors=["oqc"], job_store=False) as prov:
-        backend = prov.get_backend(LUCY)
-        job = backend.run(transpile([bell(), bell()], backend), shots=10, **FAST)
-        assert job.status() is JobStatus.QUEUED
-        assert job.cancel() is True
-        assert job.status() is JobStatus.CANCELLED
-        with pytest.raises(JobFailedError, match="cancelled"):
-            job.result()
+# Cancel end to end on v4: test_emulator.py::test_cancel_queued_job[v4].
 
 
 def test_failed_task_reason_end_to_end(emulator_factory: Any) -> None:
@@ -319,6 +308,17 @@ def test_emulator_v4_wire(emulator_factory: Any) -> None:
     bad = requests.post(f"{url}/tasks", headers=bearer, timeout=10,
                         json={"tasks": [{"qpu_id": "nope"}]})
     assert bad.status_code == 400 and "nope" in bad.json()["detail"]
+
+
+def test_emulator_default_follows_the_sdk_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qiskit_multicloud.emulators.app import EmulatorConfig
+    from qiskit_multicloud.vendors.oqc.emulator import OQCEmulator
+
+    assert OQCEmulator(EmulatorConfig()).api == "v3"
+    monkeypatch.setenv("OQC_QCAAS_V4", "true")
+    app = OQCEmulator(EmulatorConfig())
+    assert app.api == "v4" and app.client_settings().api == "v4"
+    assert OQCEmulator(EmulatorConfig(api="v3")).client_settings().api == "v3"
 
 
 def test_emulator_api_is_checked() -> None:
