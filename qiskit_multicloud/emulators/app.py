@@ -25,8 +25,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ..config import VendorSettings
-from ..types import DeviceSpec
 from ..exceptions import ConfigurationError
+from ..types import DeviceSpec
 from .faults import FaultConfig, FaultInjector
 from .jobs import JobTable
 from .noise import DeviceNoise
