@@ -39,9 +39,10 @@ DISCOVERY = {
 RUN = {
     # One task per circuit; all_info carries each finished task's results.
     "oqc": {"POST tasks_reserve": 1, "POST tasks_submit": 1, "GET task_view": 2},
-    # One job per circuit: register, upload, submit, status, job, result archive.
+    # One job per circuit: register, upload, submit, the full job as the status poll (it
+    # names the result archive, so it is not read again), the result archive.
     "oqtopus": {"POST register_job": 2, "POST storage_upload": 2, "POST submit_job": 2,
-                "GET job_status": 2, "GET get_job": 2, "GET storage_download": 2},
+                "GET get_job": 2, "GET storage_download": 2},
     "iqm": {"POST submit": 1, "GET get_job": 1, "GET get_counts": 1},
     "qoro": {"POST job_init": 1, "POST add_circuits": 1, "GET job_status": 1,
              "GET job_results": 1},

@@ -311,7 +311,7 @@ class OqtopusAdapter(VendorAdapter):
             return None
         job_id, url, fields = entry
         for attempt in range(RECONCILE_ATTEMPTS):
-            if self.status(job_id).raw != "registered":
+            if self._status_word(job_id) != "registered":
                 return job_id
             if attempt == RECONCILE_ATTEMPTS - 1:
                 break
@@ -345,7 +345,7 @@ class OqtopusAdapter(VendorAdapter):
                 "recorded, so nothing was submitted",
                 vendor=VENDOR,
             )
-        if self.status(job_id).raw != "registered":
+        if self._status_word(job_id) != "registered":
             return job_id
         self._discard(job_id)
         raise VendorAPIError(
@@ -362,10 +362,28 @@ class OqtopusAdapter(VendorAdapter):
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def _status_word(self, job_ref: str) -> str:
+        """``GET /jobs/{id}/status``: the status word alone (recovery checks)."""
+        return _status_word(self.transport.json("GET", f"/jobs/{job_ref}/status"), "job status")
+
     def status(self, job_ref: str) -> VendorJobStatus:
-        """``GET /jobs/{id}/status``."""
-        raw = _status_word(self.transport.json("GET", f"/jobs/{job_ref}/status"), "job status")
-        return VendorJobStatus(map_status(STATUS_MAP, raw, JobStatus.ERROR), raw)
+        """``GET /jobs/{id}``: the full job, not ``/status``.
+
+        The job is small (its archives are URLs), and the answer that says ``succeeded``
+        already names the result archive, so it is kept for :meth:`results` (one request
+        less per job); a failed job's ``job_info.message`` is its failure reason.
+        """
+        job = self.job(job_ref)
+        raw: str = job["status"]
+        status = map_status(STATUS_MAP, raw, JobStatus.ERROR)
+        message = None
+        if status is JobStatus.ERROR:
+            info = job.get("job_info")
+            reason = info.get("message") if isinstance(info, Mapping) else None
+            message = str(reason) if reason else None
+        if status is JobStatus.DONE:
+            self.remember_final(job_ref, job)
+        return VendorJobStatus(status, raw, message=message)
 
     def job(self, job_ref: str) -> dict[str, Any]:
         """``GET /jobs/{id}`` (the full job object)."""
@@ -390,8 +408,11 @@ class OqtopusAdapter(VendorAdapter):
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
     ) -> list[CircuitCounts]:
-        """Counts from ``result.zip``; keys are already Qiskit order over all clbits."""
-        job = self.job(job_ref)
+        """Counts from ``result.zip``; keys are already Qiskit order over all clbits.
+
+        The job the status poll found ``succeeded`` is reused (it names the archive).
+        """
+        job = self.known_final(job_ref) or self.job(job_ref)
         result = self._archive(job, "result")
         sampling = result.get("sampling") if isinstance(result, Mapping) else None
         if not isinstance(sampling, Mapping):
@@ -508,7 +529,7 @@ class OqtopusAdapter(VendorAdapter):
             JobFailedError: the job failed or was cancelled.
             MultiCloudError: the job has not finished yet.
         """
-        job = self.job(job_ref)
+        job = self.known_final(job_ref) or self.job(job_ref)
         status = job["status"]
         if status in ("failed", "cancelled"):
             info = job.get("job_info") or {}

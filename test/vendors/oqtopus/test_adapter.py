@@ -440,9 +440,10 @@ def test_submit_malformed_registration(adapter: OqtopusAdapter, mock: Any, answe
 
 @pytest.mark.parametrize(("raw", "expected"), sorted(STATUS_MAP.items()))
 def test_status_table(adapter: OqtopusAdapter, mock: Any, raw: str, expected: JobStatus) -> None:
-    mock.get(f"{URL}/jobs/{JOB}/status", json={"job_id": JOB, "status": raw})
+    job = mock.get(f"{URL}/jobs/{JOB}", json={"job_id": JOB, "status": raw})
     status = adapter.status(JOB)
     assert status.status is expected and status.raw == raw
+    assert job.call_count == 1  # the full job is polled (it names the result archive)
 
 
 def test_status_table_is_complete() -> None:
@@ -461,14 +462,14 @@ def test_status_table_is_complete() -> None:
 
 
 def test_status_malformed_and_unknown(adapter: OqtopusAdapter, mock: Any) -> None:
-    mock.get(f"{URL}/jobs/{JOB}/status", json={"job_id": JOB})
+    mock.get(f"{URL}/jobs/{JOB}", json={"job_id": JOB})
     with pytest.raises(MalformedResponseError, match="status"):
         adapter.status(JOB)
-    mock.get(f"{URL}/jobs/{JOB}/status", text="<html>")
+    mock.get(f"{URL}/jobs/{JOB}", text="<html>")
     with pytest.raises(MalformedResponseError):
         adapter.status(JOB)
     mock.get(
-        f"{URL}/jobs/nope/status",
+        f"{URL}/jobs/nope",
         status_code=404,
         json={"message": "job not found with the given id"},
     )
@@ -539,6 +540,25 @@ def test_results_multi_program_and_string_counts(adapter: OqtopusAdapter, mock: 
     assert first.counts == {"01": 500, "10": 500} and second.counts == {"000": 500, "111": 500}
     (single,) = adapter.results(JOB, layouts[:1], {})
     assert single.counts == {"00001": 500, "11110": 500}
+
+
+def test_succeeded_status_answer_is_reused_for_results(
+    adapter: OqtopusAdapter, mock: Any
+) -> None:
+    job = mock.get(f"{URL}/jobs/{JOB}", json=finished_job())
+    result = {"sampling": {"counts": {"01": 3, "10": 1}}}
+    archive = mock.get(f"{S3}{JOB}/result.zip", content=zipped("result.json", result))
+    assert adapter.status(JOB).status is JobStatus.DONE
+    (outcome,) = adapter.results(JOB, [CircuitLayout("a", 2, 2, (("c", 2),))], {})
+    assert outcome.counts == {"01": 3, "10": 1}
+    assert job.call_count == 1 and archive.call_count == 1
+
+
+def test_failed_status_carries_the_reason(adapter: OqtopusAdapter, mock: Any) -> None:
+    mock.get(f"{URL}/jobs/{JOB}", json={"job_id": JOB, "status": "failed",
+                                        "job_info": {"message": "invalid qubit size"}})
+    status = adapter.status(JOB)
+    assert status.status is JobStatus.ERROR and status.message == "invalid qubit size"
 
 
 @pytest.mark.parametrize(
