@@ -173,8 +173,10 @@ def compress(payload: Any) -> str:
     return json.dumps({"data": data, "encoding": "utf-8", "compression": "gzip"})
 
 
-#: Per-shot ``samples`` arrays (nested lists of integers only) in decoded result text.
-_SAMPLES_ARRAY = re.compile(r'"samples"\s*:\s*\[[\d\s,\[\]]*\]')
+#: Per-shot ``samples`` arrays (nested lists of integers only) in a decoded result.
+_SAMPLES_ARRAY = re.compile(rb'"samples"\s*:\s*\[[\d\s,\[\]]*\]')
+#: Encodings in which that byte pattern means the same text.
+_ASCII_COMPATIBLE = frozenset({"utf-8", "utf8", "ascii", "us-ascii", "latin-1", "iso-8859-1"})
 #: What :func:`decompress` leaves in place of ``samples`` it was asked to skip.
 SKIPPED_SAMPLES = "skipped"
 
@@ -208,13 +210,14 @@ def decompress(envelope: Any, what: str, *, skip_samples: bool = False) -> Any:
             raw = inflate(raw, vendor=VENDOR, what=what)
         elif compression not in (None, "", "none"):
             raise bad(f"unknown compression {compression!r}")
+        if skip_samples and str(encoding).lower() in _ASCII_COMPATIBLE:
+            # On the bytes, before decoding: the full text is never held twice.
+            raw = _SAMPLES_ARRAY.sub(f'"samples": "{SKIPPED_SAMPLES}"'.encode(), raw)
         text = raw.decode(str(encoding))
     except (binascii.Error, LookupError, UnicodeDecodeError) as exc:
         raise bad(f"{type(exc).__name__}: {exc}") from exc
     except ValueError as exc:
         raise bad(f"payload is not base64 ({exc})") from exc
-    if skip_samples:
-        text = _SAMPLES_ARRAY.sub(f'"samples": "{SKIPPED_SAMPLES}"', text)
     return loads(text, vendor=VENDOR, what=f"{what} (decoded)")
 
 
