@@ -32,8 +32,10 @@ from .harness import DEVICES, FAST, SUBMIT_PATHS, VENDORS, circuit
 
 #: The requested bound, seconds.
 BOUND = 0.3
-#: Scheduling slack on a shared 2-core machine (connects to 127.0.0.1 are instant).
-SLACK = 0.8
+#: Scheduling slack on a busy 2-core machine (connects to 127.0.0.1 are instant). The
+#: measured overrun (benchmarks/fault_matrix.py) is ~0.1 s; this only keeps a loaded CI
+#: runner from failing a bound that, unfixed, is overrun by minutes.
+SLACK = 1.5
 TIME_FAULTS = ("frozen", "trickle", "retry_later")
 
 
