@@ -191,10 +191,8 @@ def add_account_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | None) -> None:
-    """``--vendor``, ``--emulated``, ``--emulator`` and ``--account``: which clouds a command
-    talks to."""
-    add_vendor_option(parser, default=vendor_default)
+def add_emulated_options(parser: argparse.ArgumentParser) -> None:
+    """``--emulated``, ``--noise`` and ``--emulator``: run against local emulators."""
     parser.add_argument(
         "--emulated",
         action="store_true",
@@ -202,6 +200,13 @@ def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | 
     )
     add_noise_option(parser)
     add_emulator_option(parser)
+
+
+def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | None) -> None:
+    """``--vendor``, ``--emulated``, ``--emulator`` and ``--account``: which clouds a command
+    talks to."""
+    add_vendor_option(parser, default=vendor_default)
+    add_emulated_options(parser)
     add_account_option(parser)
     parser.add_argument(
         "--discovery-timeout",

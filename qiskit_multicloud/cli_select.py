@@ -18,8 +18,7 @@ from qiskit import QuantumCircuit
 
 from .cli import (
     Commands,
-    add_emulator_option,
-    add_noise_option,
+    add_emulated_options,
     load_circuit,
     non_negative_float,
     positive_float,
@@ -211,13 +210,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=None, help="transpiler seed, for repeatable results"
     )
-    parser.add_argument(
-        "--emulated",
-        action="store_true",
-        help="start local emulators inside this process (nothing is recorded)",
-    )
-    add_noise_option(parser)
-    add_emulator_option(parser)
+    add_emulated_options(parser)
 
 
 def register(commands: Commands) -> None:
