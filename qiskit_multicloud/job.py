@@ -62,7 +62,11 @@ def is_transient(exc: VendorAPIError) -> bool:
 MAX_CONCURRENT_REQUESTS = 8
 
 
-def concurrently(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+def concurrently(
+    function: Callable[[_T], _R],
+    items: Sequence[_T],
+    max_workers: int = MAX_CONCURRENT_REQUESTS,
+) -> list[_R]:
     """``[function(item) for item in items]``, run on a few threads when there are several.
 
     Results keep the order of ``items``; the first exception is raised. The caller's
@@ -70,7 +74,7 @@ def concurrently(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     """
     if len(items) <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_REQUESTS, len(items))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(items)))) as pool:
         return list(pool.map(carry_deadline(function), items))
 
 

@@ -12,7 +12,6 @@ import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,6 @@ from qiskit.providers import JobStatus
 
 from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import Secret, VendorSettings
-from ...deadline import carry_deadline
 from ...exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -29,7 +27,7 @@ from ...exceptions import (
     MultiCloudError,
     VendorAPIError,
 )
-from ...job import FINAL, aggregate_status
+from ...job import FINAL, aggregate_status, concurrently
 from ...options import OptionSpec
 from ...transport import Auth, Transport
 from ...types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, VendorJobStatus
@@ -613,8 +611,9 @@ class OQCAdapter(VendorAdapter):
         ]
         if len(unknown) <= 1:
             return [self._read_task(t) for t in task_ids]
-        with ThreadPoolExecutor(max_workers=min(len(unknown), POLL_CONCURRENCY)) as pool:
-            return list(pool.map(carry_deadline(self._read_task), task_ids))
+        return concurrently(
+            self._read_task, task_ids, max_workers=min(len(unknown), POLL_CONCURRENCY)
+        )
 
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions
