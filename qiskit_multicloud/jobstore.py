@@ -44,6 +44,7 @@ from typing import Any
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
+from .deadline import Deadline
 from .exceptions import JobStoreError, JobStoreWarning
 from .types import CircuitLayout
 
@@ -420,14 +421,14 @@ class JobStore:
     def _update(self, record_id: str, **fields: Any) -> None:
         """Write after a submit: retried briefly, then journaled; never raises."""
         fields["updated_at"] = _now()
-        deadline = time.monotonic() + self.retry_for
+        deadline = Deadline(self.retry_for)
         pause = 0.01
         while True:
             try:
                 self._apply(record_id, fields)
                 return
             except JobStoreError as exc:
-                if not exc.locked or time.monotonic() + pause > deadline:
+                if not exc.locked or deadline.cap(pause) < pause:  # no time for another try
                     self._journal(record_id, fields, exc)
                     return
             self._sleep(pause)
