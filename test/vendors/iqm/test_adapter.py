@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,11 @@ def adapter() -> IQMAdapter:
 
 def mock_discovery(m: rm.Mocker) -> None:
     m.get(f"{URL}/api/v1/quantum-computers", json=QCS)
-    m.get(f"{URL}/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture", json=DQA)
-    m.get(f"{URL}/api/v1/calibration-sets/garnet/{CS}", json=CALSET)
-    m.get(f"{URL}/api/v1/calibration-sets/garnet/{CS}/metrics", json=METRICS)
+    for cs in ("default", CS):
+        m.get(f"{URL}/api/v1/calibration-sets/garnet/{cs}/dynamic-quantum-architecture",
+              json=DQA)
+        m.get(f"{URL}/api/v1/calibration-sets/garnet/{cs}", json=CALSET)
+        m.get(f"{URL}/api/v1/calibration-sets/garnet/{cs}/metrics", json=METRICS)
 
 
 def test_list_devices_requests_and_target(adapter: IQMAdapter) -> None:
@@ -102,10 +105,15 @@ def test_list_devices_requests_and_target(adapter: IQMAdapter) -> None:
         mock_discovery(m)
         devices = adapter.list_devices()
         assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in m.request_history)
-        assert [r.path for r in m.request_history][:2] == [
-            "/api/v1/quantum-computers",
-            "/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture",
-        ]
+        paths = [r.path for r in m.request_history]
+    # The QC list, then DQA, calibration set and metrics of the default set (concurrent, so
+    # in any order); the answers name the same set, so nothing is read again by id.
+    assert paths[0] == "/api/v1/quantum-computers"
+    assert sorted(paths[1:]) == [
+        "/api/v1/calibration-sets/garnet/default",
+        "/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture",
+        "/api/v1/calibration-sets/garnet/default/metrics",
+    ]
     (device,) = devices
     assert device.device_id == "garnet" and device.calibration_id == CS
     # QB4 has no prx -> dropped, with the cz touching it.
@@ -127,10 +135,54 @@ def test_list_devices_requests_and_target(adapter: IQMAdapter) -> None:
     assert target.num_qubits == 3 and "r" in target.operation_names
 
 
+def test_calibration_reads_are_concurrent(adapter: IQMAdapter) -> None:
+    """DQA, calibration set and metrics go out from worker threads, not one after the other
+    on the caller's (requests-mock serializes sends; the emulator test shows the overlap)."""
+    threads: list[str] = []
+
+    def answer(body: dict[str, Any]) -> Any:
+        def reply(request: Any, context: Any) -> dict[str, Any]:
+            threads.append(threading.current_thread().name)
+            return body
+        return reply
+
+    with rm.Mocker() as m:
+        m.get(f"{URL}/api/v1/quantum-computers", json=QCS)
+        base = f"{URL}/api/v1/calibration-sets/garnet/default"
+        m.get(f"{base}/dynamic-quantum-architecture", json=answer(DQA))
+        m.get(base, json=answer(CALSET))
+        m.get(f"{base}/metrics", json=answer(METRICS))
+        (device,) = adapter.list_devices()
+        assert m.call_count == 4
+    assert len(threads) == 3 and threading.current_thread().name not in threads
+    assert device.calibration_id == CS
+    assert device.gates["r"][(0,)].error == pytest.approx(0.001)
+
+
+def test_default_set_moved_between_reads_is_read_again_by_id(adapter: IQMAdapter) -> None:
+    """A calibration set / metrics answer about another set than the DQA's is re-read by id."""
+    other = "0f0f0f0f-bea0-43af-bd37-6212ec7d04cb"
+    newer_calset = {**CALSET, "observation_set_id": other, "observations": [
+        obs("gates.prx.drag_gaussian.QB1.duration", 9.0e-8, "s")]}
+    newer_metrics = {**METRICS, "describes_id": other}
+    with rm.Mocker() as m:
+        mock_discovery(m)
+        base = f"{URL}/api/v1/calibration-sets/garnet"
+        m.get(f"{base}/default", json=newer_calset)
+        m.get(f"{base}/default/metrics", json=newer_metrics)
+        (device,) = adapter.list_devices()
+        paths = [r.path for r in m.request_history]
+    assert paths[-2:] == [f"/api/v1/calibration-sets/garnet/{CS}",
+                          f"/api/v1/calibration-sets/garnet/{CS}/metrics"]
+    assert len(paths) == 6
+    assert device.calibration_id == CS
+    assert device.gates["r"][(0,)].duration == pytest.approx(4e-8)  # from the DQA's set
+
+
 def test_metrics_unavailable_is_tolerated(adapter: IQMAdapter) -> None:
     with rm.Mocker() as m:
         mock_discovery(m)
-        m.get(f"{URL}/api/v1/calibration-sets/garnet/{CS}/metrics", status_code=403,
+        m.get(f"{URL}/api/v1/calibration-sets/garnet/default/metrics", status_code=403,
               json={"message": "metrics not exposed", "error_code": "forbidden"})
         (device,) = adapter.list_devices()
     assert device.gates["r"][(0,)].error is None
@@ -224,6 +276,32 @@ def test_build_payload_and_submit(adapter: IQMAdapter) -> None:
     assert request.qs == {"use_timeslot": ["true"]}
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.json() == payload
+
+
+@pytest.mark.parametrize("at_submit", ["completed", "failed", "waiting", "processing"])
+def test_final_submit_answer_needs_no_status_poll(adapter: IQMAdapter, at_submit: str) -> None:
+    """The submit answer is the job record: final there -> the first status() sends no
+    request (and only the first: later polls read the server again)."""
+    device = _device(adapter)
+    qc = QuantumCircuit(1, 1)
+    qc.measure(0, 0)
+    payload = adapter.build_payload(device, [qc], {"shots": 10})
+    errors = [{"message": "compilation failed"}] if at_submit == "failed" else []
+    with rm.Mocker() as m:
+        m.post(f"{URL}/api/v1/jobs/garnet/circuit", json=record(at_submit, errors=errors))
+        m.get(f"{URL}/api/v1/jobs/{JOB}", json=record("processing"))
+        job_id = adapter.submit(device, payload, {"shots": 10})
+        first = adapter.status(job_id)
+        polled_first = [r.method for r in m.request_history[1:]]
+        second = adapter.status(job_id)
+        assert [r.method for r in m.request_history[1:]] == [*polled_first, "GET"]
+    if at_submit in ("completed", "failed"):
+        assert polled_first == []
+        assert first.raw == at_submit
+        assert first.message == ("compilation failed" if at_submit == "failed" else None)
+    else:
+        assert polled_first == ["GET"] and first.raw == "processing"
+    assert second.status is JobStatus.RUNNING
 
 
 def test_pinned_calibration_option(adapter: IQMAdapter) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,6 +70,29 @@ def test_discovery_and_target(emu: Any) -> None:
     assert target["cz"][(0, 1)].error is not None
     assert target.qubit_properties[0].t1 is not None
     assert backend.device.calibration_id is not None
+
+
+def test_calibration_reads_overlap_on_the_server(emulator_factory: Any) -> None:
+    """The Target's DQA, calibration set and metrics reads are in flight together: each
+    server handler waits until all three have arrived (a sequential client would break
+    the barrier and get 500s)."""
+    handle = emulator_factory("iqm", options={"devices": ["emerald-20"]})
+    barrier = threading.Barrier(3, timeout=10)
+    app = handle.app
+    for name in ("get_dqa", "get_calibration_set", "get_metrics"):
+        original = getattr(app, name)
+
+        def waiting(request: Any, *, _original: Any = original, **args: Any) -> Any:
+            barrier.wait()
+            return _original(request, **args)
+
+        setattr(app, name, waiting)
+    backend = provider_for(handle).get_backend("emerald")
+    target = backend.target
+    assert target["cz"][(0, 1)].error is not None and target["r"][(0,)].duration
+    routes = handle.stats.snapshot()["by_route"]
+    assert {k: v for k, v in routes.items() if "calibration" in k or "dqa" in k or "metrics"
+            in k} == {"GET get_dqa": 1, "GET get_calibration_set": 1, "GET get_metrics": 1}
 
 
 def test_bell_counts(backend: Any) -> None:

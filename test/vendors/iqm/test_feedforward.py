@@ -17,7 +17,7 @@ from qiskit_multicloud.exceptions import CircuitValidationError
 from qiskit_multicloud.types import DeviceSpec
 from qiskit_multicloud.vendors.iqm.adapter import IQMAdapter, IQMBackend
 from test.conftest import FAST
-from test.vendors.iqm.test_adapter import CALSET, CS, DQA, JOB, METRICS, QCS, URL, record
+from test.vendors.iqm.test_adapter import CALSET, DQA, JOB, METRICS, QCS, URL, record
 
 PI = math.pi
 LOCI = [["QB1"], ["QB2"], ["QB3"]]
@@ -36,8 +36,8 @@ def feed_forward_device(adapter: IQMAdapter, dqa: dict[str, Any] = DQA_FF) -> De
             f"{URL}/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture",
             json=dqa,
         )
-        m.get(f"{URL}/api/v1/calibration-sets/garnet/{CS}", json=CALSET)
-        m.get(f"{URL}/api/v1/calibration-sets/garnet/{CS}/metrics", json=METRICS)
+        m.get(f"{URL}/api/v1/calibration-sets/garnet/default", json=CALSET)
+        m.get(f"{URL}/api/v1/calibration-sets/garnet/default/metrics", json=METRICS)
         (device,) = adapter.list_devices()
     return device
 
