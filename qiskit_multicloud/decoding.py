@@ -5,8 +5,9 @@ vendor data decoded by the package goes through these helpers:
 
 * :func:`loads`: JSON, with nesting that would overflow the parser's stack reported as
   :class:`~qiskit_multicloud.exceptions.MalformedResponseError` (not ``RecursionError``);
-* :func:`inflate`: gzip or zlib data, decompressed with a size limit (a 1 MiB bomb that
-  expands to 1 GiB stops at the limit instead of filling memory);
+* :func:`inflate` / :func:`inflate_chunks`: gzip or zlib data, decompressed with a size limit
+  (a 1 MiB bomb that expands to 1 GiB stops at the limit instead of filling memory), whole
+  or in pieces;
 * :func:`read_body`: an HTTP body streamed in chunks, counting *decoded* bytes (``requests``
   undoes ``Content-Encoding: gzip`` itself), abandoned past :data:`MAX_RESPONSE_BYTES` or
   when the current :mod:`~qiskit_multicloud.deadline` runs out, however slowly the server
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import socket
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -75,15 +77,38 @@ def inflate(data: bytes, *, vendor: str, what: str, limit: int | None = None) ->
     Raises:
         MalformedResponseError: not gzip/zlib, truncated, or larger than ``limit``.
     """
+    return b"".join(inflate_chunks(data, vendor=vendor, what=what, limit=limit))
+
+
+def inflate_chunks(
+    data: bytes, *, vendor: str, what: str, limit: int | None = None,
+    chunk: int = CHUNK_BYTES,
+) -> Iterator[bytes]:
+    """:func:`inflate`, yielding the output in pieces of at most ``chunk`` bytes.
+
+    A caller that filters the text as it comes (e.g. drops per-shot data it will not use)
+    never holds the whole decompressed payload.
+
+    Raises:
+        MalformedResponseError: as :func:`inflate`, once the bad part is reached.
+    """
     limit = MAX_RESPONSE_BYTES if limit is None else limit
-    out = bytearray()
+    produced = 0
     rest = data
     try:
         while rest:
             inflater = zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib header
-            out += inflater.decompress(rest, limit + 1 - len(out))
-            if len(out) > limit or inflater.unconsumed_tail:
-                raise too_large(vendor, what, limit)
+            pending = rest
+            while True:
+                piece = inflater.decompress(pending, chunk)
+                produced += len(piece)
+                if produced > limit:
+                    raise too_large(vendor, what, limit)
+                if piece:
+                    yield piece
+                pending = inflater.unconsumed_tail
+                if inflater.eof or (not pending and not piece):
+                    break
             if not inflater.eof:
                 raise MalformedResponseError(
                     f"{vendor}: {what} is truncated compressed data", vendor=vendor
@@ -93,7 +118,6 @@ def inflate(data: bytes, *, vendor: str, what: str, limit: int | None = None) ->
         raise MalformedResponseError(
             f"{vendor}: {what} is not gzip/zlib data ({exc})", vendor=vendor
         ) from exc
-    return bytes(out)
 
 
 def read_body(response: requests.Response, *, vendor: str, where: str, limit: int) -> bytes:

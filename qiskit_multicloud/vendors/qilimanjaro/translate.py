@@ -18,7 +18,7 @@ from typing import Any
 
 from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
-from ...decoding import inflate, loads
+from ...decoding import inflate, inflate_chunks, loads
 from ...exceptions import CircuitValidationError, MalformedResponseError
 from ...results import count_value
 from ..translate import emit_qasm, single_refs, to_qasm2
@@ -173,20 +173,96 @@ def compress(payload: Any) -> str:
     return json.dumps({"data": data, "encoding": "utf-8", "compression": "gzip"})
 
 
-#: Per-shot ``samples`` arrays (nested lists of integers only) in a decoded result.
-_SAMPLES_ARRAY = re.compile(rb'"samples"\s*:\s*\[[\d\s,\[\]]*\]')
-#: Encodings in which that byte pattern means the same text.
+#: The start of a per-shot ``samples`` array in a decoded result.
+_SAMPLES_OPEN = re.compile(rb'"samples"\s*:\s*\[')
+#: A byte that cannot be part of a ``samples`` array of integers (digits, whitespace, commas
+#: and brackets only).
+_NOT_SAMPLES = re.compile(rb"[^\d\s,\[\]]")
+#: Bytes kept back between pieces so that a ``"samples":[`` split across two is still found.
+_OPEN_CARRY = 64
+#: Encodings in which those byte patterns mean the same text.
 _ASCII_COMPATIBLE = frozenset({"utf-8", "utf8", "ascii", "us-ascii", "latin-1", "iso-8859-1"})
 #: What :func:`decompress` leaves in place of ``samples`` it was asked to skip.
 SKIPPED_SAMPLES = "skipped"
 
 
+class _NotIntegerSamples(Exception):
+    """A ``samples`` value that is not an array of integers: decode without cutting."""
+
+
+class _SamplesCutter:
+    r"""Drops every ``"samples": [...]`` array of integers from text that arrives in pieces.
+
+    The array runs from its ``[`` over digits, whitespace, commas and brackets up to the
+    last ``]`` before the first other byte (as the regular expression
+    ``"samples"\s*:\s*\[[\d\s,\[\]]*\]`` would match it on the whole text) and must
+    balance its brackets; it is replaced by ``"samples": "skipped"``. Only the kept text is
+    held, never the arrays. Anything else raises :class:`_NotIntegerSamples`.
+    """
+
+    def __init__(self) -> None:
+        self.kept: list[bytes] = []
+        self._carry = b""
+        self._in_array = False
+        self._closed = False  # a ']' was seen in the current array
+        self._depth = 0  # '[' minus ']' in the current array so far
+        self._after_close = bytearray()  # bytes after the array's last ']' so far
+
+    def feed(self, piece: bytes) -> None:
+        """Take the next piece of the text."""
+        buf = self._carry + piece if self._carry else piece
+        self._carry = b""
+        pos = 0
+        while pos < len(buf):
+            if self._in_array:
+                pos = self._skip(buf, pos)
+                continue
+            found = _SAMPLES_OPEN.search(buf, pos)
+            if found is None:
+                keep_from = max(pos, len(buf) - _OPEN_CARRY)
+                self.kept.append(buf[pos:keep_from])
+                self._carry = buf[keep_from:]
+                return
+            self.kept.append(buf[pos : found.start()])
+            self.kept.append(f'"samples": "{SKIPPED_SAMPLES}"'.encode())
+            self._in_array, self._closed, self._depth = True, False, 1
+            self._after_close.clear()
+            pos = found.end()
+
+    def _skip(self, buf: bytes, pos: int) -> int:
+        other = _NOT_SAMPLES.search(buf, pos)
+        end = len(buf) if other is None else other.start()
+        self._depth += buf.count(b"[", pos, end) - buf.count(b"]", pos, end)
+        last_close = buf.rfind(b"]", pos, end)
+        if last_close >= 0:
+            self._closed = True
+            self._after_close[:] = buf[last_close + 1 : end]
+        elif self._closed:
+            self._after_close += buf[pos:end]
+        if other is None:
+            return end
+        if not self._closed or self._depth != self._after_close.count(b"["):
+            raise _NotIntegerSamples  # no ']' at all, or brackets that do not balance
+        self.kept.append(bytes(self._after_close))
+        self._in_array = False
+        return end
+
+    def finish(self) -> bytes:
+        """The kept text, once every piece was fed."""
+        if self._in_array:
+            raise _NotIntegerSamples  # the text ends inside an array: not for us to judge
+        self.kept.append(self._carry)
+        return b"".join(self.kept)
+
+
 def decompress(envelope: Any, what: str, *, skip_samples: bool = False) -> Any:
     """Decode an envelope (string or object); either base64 alphabet, padding optional.
 
-    ``skip_samples`` replaces every per-shot ``samples`` array by :data:`SKIPPED_SAMPLES`
-    before the JSON is parsed: a run without ``memory=True`` never builds the shots x
-    circuits Python lists (113 MiB for 1000 circuits x 1000 shots).
+    ``skip_samples`` replaces every per-shot ``samples`` array of integers by
+    :data:`SKIPPED_SAMPLES` while the data is inflated, before the JSON is parsed: a run
+    without ``memory=True`` never holds the decompressed text of the shots (~8 MB for
+    1000 circuits x 1000 shots) nor builds their Python lists (113 MiB). A ``samples``
+    value that is not such an array is left in place (the text is then decoded whole).
 
     Raises:
         MalformedResponseError: anything in the chain fails to decode.
@@ -206,14 +282,22 @@ def decompress(envelope: Any, what: str, *, skip_samples: bool = False) -> Any:
         raw = base64.b64decode(
             data.replace("-", "+").replace("_", "/") + "=" * (-len(data) % 4), validate=True
         )
-        if compression == "gzip":
-            raw = inflate(raw, vendor=VENDOR, what=what)
-        elif compression not in (None, "", "none"):
+        if compression not in (None, "", "none", "gzip"):
             raise bad(f"unknown compression {compression!r}")
+        gzipped = compression == "gzip"
+        text = None
         if skip_samples and str(encoding).lower() in _ASCII_COMPATIBLE:
-            # On the bytes, before decoding: the full text is never held twice.
-            raw = _SAMPLES_ARRAY.sub(f'"samples": "{SKIPPED_SAMPLES}"'.encode(), raw)
-        text = raw.decode(str(encoding))
+            cutter = _SamplesCutter()
+            try:
+                for piece in inflate_chunks(raw, vendor=VENDOR, what=what) if gzipped else [raw]:
+                    cutter.feed(piece)
+                text = cutter.finish().decode(str(encoding))
+            except _NotIntegerSamples:
+                text = None
+            del cutter
+        if text is None:
+            whole = inflate(raw, vendor=VENDOR, what=what) if gzipped else raw
+            text = whole.decode(str(encoding))
     except (binascii.Error, LookupError, UnicodeDecodeError) as exc:
         raise bad(f"{type(exc).__name__}: {exc}") from exc
     except ValueError as exc:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
+import re
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -527,3 +530,55 @@ def test_decompress_skip_samples_leaves_a_marker() -> None:
     assert decoded == [{"samples": SKIPPED_SAMPLES, "counts": {"10": 1}},
                        {"samples": SKIPPED_SAMPLES}]
     assert decompress(envelope, "test")[0]["samples"] == [[0, 1], [1, 1]]
+
+
+#: The one-shot cut the streaming cutter must reproduce (what decompress did on whole text).
+_WHOLE_TEXT_CUT = re.compile(rb'"samples"\s*:\s*\[[\d\s,\[\]]*\]')
+
+
+@pytest.mark.parametrize("text", [
+    b'[{"counts": {"10": 1}, "samples": [[0, 1], [1, 1]]}, {"samples": []}]',
+    b'[{"samples"  :\n [ [0,1] ,[1 ,1] ] , "counts": {"11": 2}}]',
+    b'{"a": "samples", "samples": [[1]], "b": {"samples": [[0], [1]]}, "c": [1, 2]}',
+    b'[{"samples": [[0, 1]]   ,  "counts": {}}, {"samples": [[1, 0]]}]',
+    b'{"x": "\\"samples\\": [[1]]", "samples": [[1, 0]]}',  # inside a string: kept
+])
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 64, 10_000])
+def test_streamed_cut_equals_the_whole_text_cut(text: bytes, piece: int) -> None:
+    """Fed in pieces of any size, the cutter keeps exactly what the whole-text cut keeps."""
+    from qiskit_multicloud.vendors.qilimanjaro.translate import SKIPPED_SAMPLES, _SamplesCutter
+
+    cutter = _SamplesCutter()
+    for start in range(0, len(text), piece):
+        cutter.feed(text[start : start + piece])
+    expected = _WHOLE_TEXT_CUT.sub(f'"samples": "{SKIPPED_SAMPLES}"'.encode(), text)
+    assert cutter.finish() == expected
+
+
+@pytest.mark.parametrize("samples", ['"not shots"', '[["0", "1"]]', '{"0": 1}', '[[0, 1], "x"]'])
+def test_samples_that_are_not_integer_arrays_are_decoded_as_sent(samples: str) -> None:
+    """A ``samples`` value the cut does not recognise is left alone (the text is decoded
+    whole), whatever follows it."""
+    text = f'[{{"samples": {samples}, "counts": {{"10": 1}}}}]'
+    envelope = gz(json.loads(text))
+    assert decompress(envelope, "t", skip_samples=True) == json.loads(text)
+
+
+def test_skipping_samples_never_holds_the_inflated_shots() -> None:
+    """1000 circuits x 1000 shots of samples (~8 MB of text) decode with the samples cut
+    while inflating: the peak stays a small fraction of the text."""
+    rng = random.Random(7)
+    shots = [[[b, b] for b in (rng.getrandbits(1) for _ in range(1000))] for _ in range(1000)]
+    result = [{"counts": {"00": 500, "11": 500}, "samples": s} for s in shots]
+    text_size = len(json.dumps(result))
+    envelope = compress(result)
+    del shots, result
+    tracemalloc.start()
+    try:
+        decoded = decompress(envelope, "t", skip_samples=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(decoded) == 1000 and decoded[0]["counts"] == {"00": 500, "11": 500}
+    assert text_size > 5_000_000
+    assert peak < text_size / 4, (peak, text_size)
