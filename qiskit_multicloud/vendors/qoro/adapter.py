@@ -3,7 +3,9 @@
 A ``run()`` becomes one Qoro job: ``POST job/init/`` (job type ``EXECUTE``), then one or
 more ``POST job/{id}/add_circuits/`` fragments, each under the 0.95 MiB body limit, the last
 one with ``"finalized": "true"``. Circuits are labelled ``"0"``..``"n-1"`` so results (which
-come back keyed by label, paginated) map back to the order given to ``run()``.
+come back keyed by label, paginated) map back to the order given to ``run()``. Labels are
+the positions in base 62 (:func:`circuit_label`) and bodies are compact JSON: in a template
+upload the bytes per circuit are almost only its row of values.
 
 Beyond the :class:`VendorAdapter` interface, :meth:`QoroAdapter.estimate` and
 :meth:`QoroAdapter.expectation_results` run ``EXPECTATION`` jobs (exact expectation values
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
+import requests
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
@@ -35,6 +38,7 @@ from .settings import QoroSettings
 from .translate import (
     Sweep,
     check_ham_group,
+    circuit_label,
     compress,
     encode_circuit,
     encode_ham_ops,
@@ -102,6 +106,11 @@ QORO_OPTIONS: tuple[OptionSpec, ...] = (
 Observables: TypeAlias = str | SparsePauliOp | Sequence[SparsePauliOp]
 
 
+def wire_json(body: Any) -> str:
+    """The JSON text of a request body as sent: compact (no spaces after separators)."""
+    return json.dumps(body, separators=(",", ":"))
+
+
 def fragments(
     encoded: Sequence[tuple[str, str]], envelope: Mapping[str, Any], limit: int = MAX_FRAGMENT_BYTES
 ) -> list[dict[str, Any]]:
@@ -112,11 +121,11 @@ def fragments(
     Raises:
         CircuitValidationError: one circuit alone is larger than the limit.
     """
-    overhead = len(json.dumps({"circuits": {}, **envelope, "finalized": "false"}))
+    overhead = len(wire_json({"circuits": {}, **envelope, "finalized": "false"}))
     chunks: list[dict[str, str]] = [{}]
     size = overhead
     for label, data in encoded:
-        item = len(json.dumps(label)) + len(json.dumps(data)) + 4
+        item = len(wire_json(label)) + len(wire_json(data)) + 2
         if overhead + item > limit:
             raise CircuitValidationError(
                 f"circuit {label} is {item} bytes compressed, more than the Qoro upload limit "
@@ -135,23 +144,42 @@ def fragments(
 
 
 def upload_bodies(
-    circuits: Sequence[QuantumCircuit], envelope: Mapping[str, Any], templates: bool
+    circuits: Sequence[QuantumCircuit],
+    envelope: Mapping[str, Any],
+    templates: bool,
+    limit: int = MAX_FRAGMENT_BYTES,
 ) -> list[dict[str, Any]]:
     """Every ``add_circuits/`` body of a job; only the last one finalizes it.
 
     With ``templates``, circuits that differ only in gate angles (a parameter sweep) go as
-    one parametric template plus a row of values each (:func:`find_sweeps`); the rest as
-    bound circuits. Labels are always the positions in ``circuits``.
+    one parametric template plus a row of values each (:func:`find_sweeps`), unless their
+    bound form is smaller (many angles per circuit that the bound text writes short, e.g.
+    ``pi/2``, or whose digits gzip packs as tight as a JSON row); the rest as bound
+    circuits. Every body's compact JSON stays under ``limit`` bytes. Labels are the
+    positions in ``circuits`` (:func:`circuit_label`).
     """
     sweeps, single = find_sweeps(circuits) if templates else ([], list(range(len(circuits))))
-    encoded = [(str(i), encode_circuit(circuits[i])) for i in single]
-    bodies = fragments(encoded, envelope) if encoded else []
+    template_bodies: list[dict[str, Any]] = []
     for sweep in sweeps:
-        bodies += template_fragments(sweep, envelope)
+        bodies = template_fragments(sweep, envelope, limit)
+        if sum(len(wire_json(b)) for b in bodies) < _bound_estimate(circuits, sweep.indices):
+            template_bodies += bodies
+        else:
+            single += sweep.indices
+    encoded = [(circuit_label(i), encode_circuit(circuits[i])) for i in sorted(single)]
+    bodies = fragments(encoded, envelope, limit) if encoded else []
+    bodies += template_bodies
     for body in bodies:
         body["finalized"] = "false"
     bodies[-1]["finalized"] = "true"
     return bodies
+
+
+def _bound_estimate(circuits: Sequence[QuantumCircuit], indices: Sequence[int]) -> int:
+    """Bytes the circuits at ``indices`` would take bound, from up to three of them."""
+    sample = sorted({indices[0], indices[len(indices) // 2], indices[-1]})
+    each = [len(encode_circuit(circuits[i])) + len(circuit_label(i)) + 6 for i in sample]
+    return sum(each) * len(indices) // len(each)
 
 
 def template_fragments(
@@ -172,7 +200,7 @@ def template_fragments(
         **envelope,
         "finalized": "false",
     }
-    overhead = len(json.dumps(head))
+    overhead = len(wire_json(head))
     if overhead > limit:
         raise CircuitValidationError(
             f"the parametric template of circuits {sweep.indices[:3]}... is {overhead} bytes, "
@@ -182,8 +210,8 @@ def template_fragments(
     rows: list[dict[str, Any]] = []
     size = overhead
     for index, values in zip(sweep.indices, sweep.values, strict=True):
-        row = {"label": str(index), "values": values}
-        item = len(json.dumps(row)) + 2
+        row = {"label": circuit_label(index), "values": values}
+        item = len(wire_json(row)) + 1
         if rows and size + item > limit:
             bodies.append({**head, "parameter_sets": rows})
             rows, size = [], overhead
@@ -297,9 +325,7 @@ class QoroAdapter(VendorAdapter):
             if tag:
                 self._inflight[tag] = (job_id, index)
             try:
-                self.transport.request(
-                    "POST", f"job/{job_id}/add_circuits/", json=body, idempotent=False
-                )
+                self._add_circuits(job_id, body)
             except VendorAPIError as exc:
                 if not (tag and submission_uncertain(exc)):
                     self._inflight.pop(tag, None)
@@ -327,12 +353,8 @@ class QoroAdapter(VendorAdapter):
             response = None
             for _ in range(RECONCILE_ATTEMPTS):
                 try:
-                    response = self.transport.request(
-                        "POST",
-                        f"job/{job_id}/add_circuits/",
-                        json=fragments[index],
-                        idempotent=False,
-                        ok=(200, 201, 202, 204, 400, 409),
+                    response = self._add_circuits(
+                        job_id, fragments[index], ok=(200, 201, 202, 204, 400, 409)
                     )
                     break
                 except VendorAPIError as exc:
@@ -354,6 +376,19 @@ class QoroAdapter(VendorAdapter):
                 )
             index += 1
         return job_id
+
+    def _add_circuits(
+        self, job_id: str, body: Mapping[str, Any], ok: Iterable[int] = range(200, 300)
+    ) -> requests.Response:
+        """``POST job/{id}/add_circuits/`` with ``body`` as compact JSON (never repeated)."""
+        return self.transport.request(
+            "POST",
+            f"job/{job_id}/add_circuits/",
+            data=wire_json(body).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            idempotent=False,
+            ok=ok,
+        )
 
     def recover(
         self, device: DeviceSpec, reserved: Mapping[str, Any], options: RunOptions
@@ -415,7 +450,7 @@ class QoroAdapter(VendorAdapter):
         return self.status(job_ref).message
 
     def _result_entries(self, job_ref: str, count: int) -> list[Any]:
-        """Page ``resultsV2/`` and return each label's ``results`` in label order 0..count-1."""
+        """Page ``resultsV2/``; each circuit's ``results`` in ``run()`` order (by label)."""
         by_label: dict[str, Any] = {}
         offset = 0
         while True:
@@ -434,10 +469,11 @@ class QoroAdapter(VendorAdapter):
             if not entries:
                 raise malformed(f"{where}: empty page but 'next' is set")
             offset += PAGE_SIZE
-        missing = [str(i) for i in range(count) if str(i) not in by_label]
+        labels = [circuit_label(i) for i in range(count)]
+        missing = [label for label in labels if label not in by_label]
         if missing:
             raise malformed(f"job {job_ref}: results lack circuit label(s) {missing[:5]}")
-        return [by_label[str(i)] for i in range(count)]
+        return [by_label[label] for label in labels]
 
     def results(
         self, job_ref: str, layouts: Sequence[CircuitLayout], options: RunOptions

@@ -31,7 +31,11 @@ from qiskit_multicloud.vendors.qoro.adapter import (
     fragments,
 )
 from qiskit_multicloud.vendors.qoro.settings import DEFAULT_URL, QoroSettings
-from qiskit_multicloud.vendors.qoro.translate import decode_ham_ops, encode_ham_ops
+from qiskit_multicloud.vendors.qoro.translate import (
+    circuit_label,
+    decode_ham_ops,
+    encode_ham_ops,
+)
 
 URL = "https://qoro.example/api"
 KEY = "sk-qoro-very-secret-123"
@@ -327,6 +331,24 @@ def test_results_paginated_and_mapped_by_label(adapter: QoroAdapter) -> None:
         out = adapter.results("j1", layouts, {"shots": 4})
         assert [r.qs["offset"] for r in m.request_history] == [["0"], ["100"]]
     assert [o.counts for o in out] == [{"01": 4}, {"11": 3, "00": 1}, {"10": 4}]
+
+
+def test_results_mapped_by_base62_label_in_any_order(adapter: QoroAdapter) -> None:
+    """Labels are positions in base 62 ("Z" = 61, "10" = 62); entries come in any order."""
+    count = 130
+    layouts = [CircuitLayout(f"c{i}", 8, 8, (("c", 8),)) for i in range(count)]
+    entries = [entry(circuit_label(i), {format(i, "08b"): 1}, 8) for i in range(count)]
+    entries.sort(key=lambda e: e["label"])  # string order, as the emulator lists them
+    with requests_mock.Mocker() as m:
+        for offset in (0, 100):
+            more = f"{URL}/job/j1/resultsV2/?limit=100&offset={offset + 100}"
+            m.get(
+                f"{URL}/job/j1/resultsV2/?limit=100&offset={offset}",
+                json={"results": entries[offset : offset + 100],
+                      "next": more if offset == 0 else None},
+            )
+        out = adapter.results("j1", layouts, {"shots": 1})
+    assert [o.counts for o in out] == [{format(i, "08b"): 1} for i in range(count)]
 
 
 @pytest.mark.parametrize(

@@ -118,19 +118,19 @@ def test_loose_clbits_keep_their_positions(provider: MultiCloudProvider) -> None
 
 
 def test_many_circuits_keep_run_order(provider: MultiCloudProvider) -> None:
-    """12 circuits: labels "10", "11" sort before "2" on the wire; order must survive."""
+    """64 circuits: base-62 labels "10", "11" (62, 63) sort before "2" on the wire."""
     backend = provider.get_backend(SIM)
     circuits = []
-    for value in range(12):
-        qc = QuantumCircuit(4, 4, name=f"c{value}")
-        for bit in range(4):
+    for value in range(64):
+        qc = QuantumCircuit(6, 6, name=f"c{value}")
+        for bit in range(6):
             if value >> bit & 1:
                 qc.x(bit)
-        qc.measure(range(4), range(4))
+        qc.measure(range(6), range(6))
         circuits.append(qc)
     result = backend.run(circuits, shots=5, **FAST).result()
-    for value in range(12):
-        assert result.get_counts(value) == {format(value, "04b"): 5}
+    for value in range(64):
+        assert result.get_counts(value) == {format(value, "06b"): 5}
         assert result.results[value].header["name"] == f"c{value}"
 
 
