@@ -21,6 +21,7 @@ from qiskit.transpiler import CouplingMap, Target
 
 from .deadline import bounded, carry_deadline
 from .exceptions import (
+    BackendNotFoundError,
     CircuitValidationError,
     DeadlineExceededError,
     MalformedResponseError,
@@ -101,6 +102,9 @@ class MultiCloudBackend(BackendV2):
         self._sleep = sleep
         self._target: Target | None = None
         self._queue: QueueInfo | None = None
+        #: Age in seconds of the on-disk cached device list this backend was built from
+        #: (``None``: read from the vendor in this process).
+        self.cached_age: float | None = None
         if device.max_shots:
             self.options.set_validator("shots", (1, device.max_shots))
 
@@ -240,9 +244,44 @@ class MultiCloudBackend(BackendV2):
         return installed_plugin(self.vendor)
 
     def refresh(self) -> None:
-        """Re-read the device (calibration, status) and rebuild the Target on next use."""
-        self.device = self.adapter.refresh_device(self._device)
+        """Re-read the device (calibration, status) and rebuild the Target on next use.
+
+        A new calibration id drops the account's cached device list, so later processes
+        read it again too.
+        """
+        before = self._device
+        self.device = self.adapter.refresh_device(before)
         self._target = None
+        if self.cached_age is not None and self._device.calibration_id != before.calibration_id:
+            self.adapter.forget_cached()
+        self.cached_age = None
+
+    def _stale_cache(self, exc: VendorAPIError) -> bool:
+        """After a 404 to a request built from cached device information: drop the cache
+        and read the vendor's device list once. True when the device is still listed, so
+        the request may be rebuilt and sent again (a 404 created nothing).
+
+        Raises:
+            BackendNotFoundError: the vendor no longer lists the device.
+        """
+        if exc.status != 404 or self.cached_age is None:
+            return False
+        log.info("%s: %s answered 404 with device data cached %.0f s ago; dropping the "
+                 "cache and reading the device list again", self.vendor, self.name,
+                 self.cached_age)
+        self.adapter.forget_cached()
+        specs, _ = self.adapter.cached_discovery()  # the cache was just dropped: fresh
+        fresh = next((s for s in specs if s.device_id == self.name), None)
+        if fresh is None:
+            raise BackendNotFoundError(
+                f"{self.vendor}: {self.name} is no longer listed by the vendor (its cached "
+                "device information was out of date and has been dropped); choose another "
+                "backend from provider.backends()"
+            ) from exc
+        self.device = fresh
+        self._target = None
+        self.cached_age = None
+        return True
 
     # -- running --------------------------------------------------------------------------
 
@@ -313,7 +352,7 @@ class MultiCloudBackend(BackendV2):
         # Translate everything before sending anything: a bad chunk costs no job.
         payloads = [self.adapter.build_payload(self.device, chunk, resolved) for chunk in chunks]
         with bounded(resolved["submit_timeout"]):
-            refs = self._submit_all(payloads, resolved, record_id)
+            refs = self._submit_all(payloads, resolved, record_id, chunks)
         job = MultiCloudJob(
             self, refs, sizes, layouts, resolved, record_id=record_id, sleep=self._sleep
         )
@@ -335,16 +374,31 @@ class MultiCloudBackend(BackendV2):
         return note
 
     def _submit_one(
-        self, payload: Any, options: dict[str, Any], index: int, record_id: str | None = None
+        self,
+        payload: Any,
+        options: dict[str, Any],
+        index: int,
+        record_id: str | None = None,
+        circuits: Sequence[QuantumCircuit] | None = None,
     ) -> str:
-        """Submit one chunk; after an uncertain failure, look for the job it may have made."""
+        """Submit one chunk; after an uncertain failure, look for the job it may have made.
+
+        A 404 on a device known from the on-disk cache re-reads the device once and sends
+        the chunk (``circuits``) again, rebuilt for it.
+        """
         chunk_options = {
             **options,
             "submission_tag": f"{options['submission_tag']}-{index}",
             BEFORE_BILLABLE: self._reserved_hook(record_id, index),
         }
         try:
-            return self.adapter.submit(self.device, payload, chunk_options)
+            try:
+                return self.adapter.submit(self.device, payload, chunk_options)
+            except VendorAPIError as exc:
+                if circuits is None or not self._stale_cache(exc):
+                    raise
+                payload = self.adapter.build_payload(self.device, circuits, options)
+                return self.adapter.submit(self.device, payload, chunk_options)
         except VendorAPIError as exc:
             if not submission_uncertain(exc):
                 raise
@@ -360,12 +414,18 @@ class MultiCloudBackend(BackendV2):
             return found
 
     def _submit_all(
-        self, payloads: list[Any], options: dict[str, Any], record_id: str | None
+        self,
+        payloads: list[Any],
+        options: dict[str, Any],
+        record_id: str | None,
+        chunks: Sequence[Sequence[QuantumCircuit]] | None = None,
     ) -> list[str]:
         """Submit every chunk (concurrently when several) and return refs in order."""
         if len(payloads) == 1:
             try:
-                return [self._submit_one(payloads[0], options, 0, record_id)]
+                return [self._submit_one(
+                    payloads[0], options, 0, record_id, chunks[0] if chunks else None
+                )]
             except MultiCloudError as exc:
                 self._submit_failed(record_id, exc, [])
                 raise
@@ -375,7 +435,10 @@ class MultiCloudBackend(BackendV2):
         with ThreadPoolExecutor(max_workers=workers) as pool:
             submit_one = carry_deadline(self._submit_one)
             futures = {
-                pool.submit(submit_one, payload, options, index, record_id): index
+                pool.submit(
+                    submit_one, payload, options, index, record_id,
+                    chunks[index] if chunks else None,
+                ): index
                 for index, payload in enumerate(payloads)
             }
             for future in as_completed(futures):

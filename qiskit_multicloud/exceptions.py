@@ -27,6 +27,8 @@ Every error the package raises on purpose derives from :class:`MultiCloudError`,
 
     MultiCloudWarning(UserWarning)       e.g. an unknown run() option
     ├── JobStoreWarning                  a write after a submit went to the fallback journal
+    ├── CacheWarning                     the on-disk cache (or an entry) is not used (a
+    │                                    symbolic link, another user's, not creatable)
     └── VendorUnavailableWarning         one vendor is skipped (unreachable, misconfigured)
 
 Foreign exceptions (``requests``, ``json``) are translated in exactly one place,
@@ -204,6 +206,11 @@ class JobStoreWarning(MultiCloudWarning):
         self.path = path
         self.record_id = record_id
         self.job_id = job_id
+
+
+class CacheWarning(MultiCloudWarning):
+    """The on-disk cache, or one entry of it, is ignored (see :mod:`qiskit_multicloud.cache`);
+    the vendor is asked instead, as without a cache."""
 
 
 class VendorUnavailableWarning(MultiCloudWarning):

@@ -3,7 +3,8 @@
 Nothing touches the network at import or construction. Vendors are configured from
 explicit arguments, environment variables, saved accounts or the vendors' own files (see
 :mod:`qiskit_multicloud.accounts`); device lists are fetched on first use, concurrently
-across vendors within ``discovery_timeout`` seconds, and cached until :meth:`refresh`. A
+across vendors within ``discovery_timeout`` seconds, and cached until :meth:`refresh`, in
+memory and on disk for later processes (see :mod:`qiskit_multicloud.cache`). A
 vendor that is misconfigured or does not answer in time is skipped with one
 :class:`~qiskit_multicloud.exceptions.VendorUnavailableWarning` and remembered as failed
 until :meth:`refresh`, so it never blocks the other vendors twice.
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import accounts as saved
 from .backend import MultiCloudBackend
+from .cache import DiskCache, enabled_by_environment
 from .config import VendorSettings
 from .deadline import bounded
 from .exceptions import (
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Credentials = Mapping[str, VendorSettings | Mapping[str, Any]]
+#: One vendor's discovery: its devices and the age of the cached list (None: just read).
+Discovered = tuple[list[DeviceSpec], float | None]
 
 #: Seconds the provider waits for all vendors' device lists together (``discovery_timeout``).
 DEFAULT_DISCOVERY_TIMEOUT = 5.0
@@ -78,6 +82,10 @@ class MultiCloudProvider:
         discovery_timeout: seconds to wait for all vendors' device lists together
             (default :data:`DEFAULT_DISCOVERY_TIMEOUT`); a vendor that has not answered by
             then is skipped with a warning until :meth:`refresh`.
+        cache: the on-disk cache of device information and access tokens shared with later
+            processes: a directory, a :class:`~qiskit_multicloud.cache.DiskCache`, ``True``
+            for the default directory, or ``False`` for none. Default: the default
+            directory unless ``QISKIT_MULTICLOUD_CACHE=off``.
     """
 
     def __init__(
@@ -88,6 +96,7 @@ class MultiCloudProvider:
         accounts: Mapping[str, str] | None = None,
         job_store: JobStore | str | Path | bool | None = None,
         discovery_timeout: float = DEFAULT_DISCOVERY_TIMEOUT,
+        cache: DiskCache | str | Path | bool | None = None,
     ) -> None:
         self._explicit = {_known_vendor(k): v for k, v in (credentials or {}).items()}
         self._accounts = {_known_vendor(k): str(v) for k, v in (accounts or {}).items()}
@@ -103,12 +112,19 @@ class MultiCloudProvider:
             self.job_store = job_store
         else:
             self.job_store = JobStore(None if job_store in (None, True) else Path(str(job_store)))
+        if cache is None:
+            cache = enabled_by_environment()
+        if isinstance(cache, DiskCache) or cache is False:
+            self.cache: DiskCache | None = cache or None
+        else:
+            self.cache = DiskCache(None if cache is True else Path(str(cache)))
+        self._refreshing = False
         self._adapters: dict[str, VendorAdapter] | None = None
         self._config_errors: dict[str, ConfigurationError] = {}
         self._backends: dict[str, list[MultiCloudBackend]] = {}
         self._errors: dict[str, Exception] = {}
         self._reported: set[str] = set()
-        self._inflight: dict[str, Future[list[DeviceSpec]]] = {}
+        self._inflight: dict[str, Future[Discovered]] = {}
         self._lock = threading.RLock()
         self._emulators: list[EmulatorHandle] = []
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -185,7 +201,12 @@ class MultiCloudProvider:
                     if settings is None:
                         log.debug("%s: no credentials found; vendor skipped", key)
                         continue
-                    adapters[key] = plugin(key).adapter.from_settings(settings)
+                    adapter = plugin(key).adapter.from_settings(settings)
+                    if self.cache is not None:
+                        view = self.cache.bind(adapter.cache_key())
+                        view.refreshing = self._refreshing
+                        adapter.attach_cache(view)
+                    adapters[key] = adapter
                 self._adapters = adapters
             return self._adapters
 
@@ -203,7 +224,7 @@ class MultiCloudProvider:
 
     # -- discovery ------------------------------------------------------------------------
 
-    def _list_devices(self, key: str, future: Future[list[DeviceSpec]]) -> None:
+    def _list_devices(self, key: str, future: Future[Discovered]) -> None:
         """Worker thread body: one vendor's device list into ``future``.
 
         Runs under ``bounded(discovery_timeout)``, so the transport ends in-flight requests
@@ -212,7 +233,7 @@ class MultiCloudProvider:
         """
         try:
             with bounded(self.discovery_timeout):
-                future.set_result(self.adapters[key].discover_devices())
+                future.set_result(self.adapters[key].cached_discovery())
         except BaseException as exc:  # handed to the waiting caller
             future.set_exception(exc)
 
@@ -220,7 +241,7 @@ class MultiCloudProvider:
         """Fetch the device lists of ``keys`` not yet known, concurrently, waiting at most
         ``discovery_timeout`` seconds; returns the keys that failed just now."""
         with self._lock:
-            futures: dict[str, Future[list[DeviceSpec]]] = {}
+            futures: dict[str, Future[Discovered]] = {}
             for key in keys:
                 if key in self._backends or key in self._errors:
                     continue
@@ -256,10 +277,13 @@ class MultiCloudProvider:
                     continue
                 if error is None:
                     backend_class, adapter = plugin(key).backend, self.adapters[key]
+                    specs, cached_age = future.result()
                     self._backends[key] = [
                         backend_class(adapter, spec, provider=self, job_store=self.job_store)
-                        for spec in future.result()
+                        for spec in specs
                     ]
+                    for backend in self._backends[key]:
+                        backend.cached_age = cached_age
                 elif isinstance(error, MultiCloudError):
                     self._errors[key] = error
                     failed.append(key)
@@ -392,11 +416,19 @@ class MultiCloudProvider:
         raise BackendNotFoundError(f"no backend named {name!r}; {hint}{failed}", candidates=close)
 
     def refresh(self) -> None:
-        """Forget cached device lists and failed vendors (all are tried again on next use)."""
+        """Forget device lists and failed vendors (all are tried again on next use).
+
+        From then on this provider reads device information from the vendors, not from the
+        on-disk cache, and rewrites the cache with what it reads.
+        """
         with self._lock:
             self._backends.clear()
             self._errors.clear()
             self._reported.clear()
+            self._refreshing = True
+            for adapter in (self._adapters or {}).values():
+                if adapter.cache is not None:
+                    adapter.cache.refreshing = True
 
     # -- choosing and comparing (see qiskit_multicloud.selection) ------------------------
 
@@ -653,13 +685,16 @@ class MultiCloudProvider:
         vendors: Iterable[str] | None = None,
         *,
         job_store: JobStore | str | Path | bool | None = None,
+        cache: DiskCache | str | Path | bool = False,
         **emulator_options: Any,
     ) -> MultiCloudProvider:
         """Start local emulators (default: all five) and return a provider bound to them.
 
         Emulated jobs go to a temporary job store (removed by :meth:`close`) unless
         ``job_store`` names one (``True`` = the user's persistent store). The emulators stop
-        when :meth:`close` is called or the process exits.
+        when :meth:`close` is called or the process exits. No on-disk cache by default:
+        these emulators live on new ports each time, so nothing could be reused
+        (``cache=`` as for the constructor).
         """
         from .emulators import start
 
@@ -669,7 +704,10 @@ class MultiCloudProvider:
             scratch = tempfile.TemporaryDirectory(prefix="qiskit-multicloud-emulated-")
             job_store = Path(scratch.name) / "jobs.sqlite"
         handles = [start(key, **emulator_options) for key in keys]
-        provider = cls({h.vendor: h.settings() for h in handles}, vendors=keys, job_store=job_store)
+        provider = cls(
+            {h.vendor: h.settings() for h in handles}, vendors=keys, job_store=job_store,
+            cache=cache,
+        )
         provider._emulators = handles
         provider._scratch = scratch
         return provider

@@ -66,6 +66,50 @@ class DeviceSpec:
         """The id followed by every alias."""
         return (self.device_id, *self.aliases)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for the on-disk cache); :meth:`from_dict` inverts it.
+
+        ``raw`` and ``extra`` must be JSON already (vendor answers are); tuples in them
+        come back as lists.
+        """
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["gates"] = {
+            name: [
+                [None if qargs is None else list(qargs), props.error, props.duration]
+                for qargs, props in entries.items()
+            ]
+            for name, entries in self.gates.items()
+        }
+        data["aliases"] = list(self.aliases)
+        data["t1"] = {str(q): v for q, v in self.t1.items()}
+        data["t2"] = {str(q): v for q, v in self.t2.items()}
+        data["raw"] = dict(self.raw)
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeviceSpec:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            KeyError, TypeError, ValueError: ``data`` is not a :meth:`to_dict` form.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["gates"] = {
+            str(name): {
+                (None if qargs is None else tuple(int(q) for q in qargs)): InstructionProps(
+                    error, duration
+                )
+                for qargs, error, duration in entries
+            }
+            for name, entries in data["gates"].items()
+        }
+        values["aliases"] = tuple(str(a) for a in data.get("aliases") or ())
+        values["t1"] = {int(q): float(v) for q, v in (data.get("t1") or {}).items()}
+        values["t2"] = {int(q): float(v) for q, v in (data.get("t2") or {}).items()}
+        return cls(**values)
+
 
 def uniform_gates(
     n_qubits: int,

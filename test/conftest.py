@@ -38,10 +38,15 @@ VENDOR_ENV = (
 def isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
-    """Every test gets an empty HOME, its own job store and no vendor variables."""
+    """Every test gets an empty HOME, its own job store and cache, no vendor variables."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("QISKIT_MULTICLOUD_HOME", str(home / ".qiskit-multicloud"))
+    # The on-disk cache (qiskit_multicloud.cache) lives in this test's HOME, never the user's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    for name in ("QISKIT_MULTICLOUD_CACHE_DIR", "QISKIT_MULTICLOUD_CACHE",
+                 "QISKIT_MULTICLOUD_CACHE_TTL"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     for name in VENDOR_ENV:
         monkeypatch.delenv(name, raising=False)

@@ -8,16 +8,21 @@ shared. An adapter is constructed from the vendor's resolved settings and owns o
 from __future__ import annotations
 
 import abc
+import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 
-from ..config import VendorSettings
+from ..cache import AccountCache, CacheKey, fingerprint
+from ..config import Secret, VendorSettings
 from ..options import OptionSpec
 from ..transport import Transport, origin
 from ..types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, VendorJobStatus
+
+log = logging.getLogger(__name__)
 
 #: Resolved run options (base options plus the vendor's own), already validated.
 RunOptions = Mapping[str, Any]
@@ -48,6 +53,8 @@ class VendorAdapter(abc.ABC):
         self.settings = settings
         self.transport = transport
         self._final_answers: dict[str, Any] = {}
+        #: This account's view of the on-disk cache (set by the provider), or None.
+        self.cache: AccountCache | None = None
 
     def remember_final(self, ref: str, answer: Any) -> None:
         """Keep a status answer that found ``ref`` (a job or task) final and carries its
@@ -70,6 +77,80 @@ class VendorAdapter(abc.ABC):
     def account_origin(self) -> str:
         """``scheme://host:port`` of the account's API: with the vendor, it scopes job ids."""
         return origin(self.transport.base_url)
+
+    # -- on-disk cache ----------------------------------------------------------------------
+
+    def cache_key(self) -> CacheKey:
+        """Vendor, origin and a non-reversible fingerprint of every setting (secrets
+        included, so another token or username is another account; ``source`` excluded)."""
+        parts = []
+        for field in dataclasses.fields(self.settings):
+            if field.name == "source":
+                continue
+            value = getattr(self.settings, field.name)
+            shown = value.reveal() if isinstance(value, Secret) else repr(value)
+            parts.append(f"{field.name}={shown}")
+        return CacheKey(self.vendor, self.account_origin, fingerprint(*parts))
+
+    def attach_cache(self, cache: AccountCache | None) -> None:
+        """Use ``cache`` for device information (and, in adapters that log in, tokens)."""
+        self.cache = cache
+
+    def cached_discovery(self) -> tuple[list[DeviceSpec], float | None]:
+        """:meth:`discover_devices`, from the cache while fresh.
+
+        Returns:
+            The devices and the age in seconds of the cached list they came from (``None``
+            when just read from the vendor, which also rewrites the cache).
+        """
+        cache = self.cache
+        if cache is not None:
+            entry = cache.load("devices")
+            if entry is not None:
+                try:
+                    specs = [DeviceSpec.from_dict(d) for d in entry.data["specs"]]
+                except (KeyError, TypeError, ValueError) as exc:
+                    log.info("%s: cached device list unreadable (%s); reading it again",
+                             self.vendor, type(exc).__name__)
+                else:
+                    self.adopt_cached_devices(specs)
+                    return specs, entry.age(cache.now)
+        specs = self.discover_devices()
+        if cache is not None:
+            cache.store("devices", {"specs": [s.to_dict() for s in specs]})
+        return specs, None
+
+    def forget_cached(self) -> None:
+        """Drop this account's cached device information (after a 404 that used it, or a
+        changed calibration id); a cached access token stays (it was not the problem)."""
+        if self.cache is not None:
+            token = self.cache.load("token")
+            self.cache.drop()
+            if token is not None:
+                self.cache.store("token", token.data)
+
+    def adopt_cached_devices(self, specs: Sequence[DeviceSpec]) -> None:
+        """Set up what :meth:`list_devices` would have (per-device URLs, ...) for devices
+        that came from the cache instead. Default: nothing to set up."""
+        return None
+
+    def cached_device(self, key: str) -> DeviceSpec | None:
+        """The full device cached under ``key`` by :meth:`remember_device` (the caller
+        checks its ``calibration_id`` against the vendor's current one)."""
+        if self.cache is None:
+            return None
+        entry = self.cache.load(f"device-{fingerprint(key)}")
+        if entry is None:
+            return None
+        try:
+            return DeviceSpec.from_dict(entry.data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    def remember_device(self, key: str, spec: DeviceSpec) -> None:
+        """Cache one full device under ``key`` (see :meth:`cached_device`)."""
+        if self.cache is not None:
+            self.cache.store(f"device-{fingerprint(key)}", spec.to_dict())
 
     @classmethod
     @abc.abstractmethod
@@ -221,3 +302,4 @@ class VendorAdapter(abc.ABC):
     def close(self) -> None:
         """Release network resources."""
         self.transport.close()
+

@@ -63,6 +63,19 @@ STATUS_MAP: dict[str, JobStatus] = {
 _FINAL = frozenset({"completed", "failed", "cancelled"})
 
 
+def _calibration_set_id(dqa: Any, alias: str) -> Any:
+    """The ``calibration_set_id`` a DQA answer names.
+
+    Raises:
+        MalformedResponseError: the answer is not a DQA.
+    """
+    if not isinstance(dqa, Mapping) or "calibration_set_id" not in dqa:
+        raise MalformedResponseError(
+            f"iqm: DQA of {alias} has no field 'calibration_set_id'", vendor="iqm"
+        )
+    return dqa["calibration_set_id"]
+
+
 def _uuid_or_none(value: Any) -> str | None:
     if value is None:
         return None
@@ -153,7 +166,9 @@ class IQMAdapter(VendorAdapter):
                 return None
             raise
 
-    def _device(self, qc: Mapping[str, Any], calibration_set: str = "default") -> DeviceSpec:
+    def _device(
+        self, qc: Mapping[str, Any], calibration_set: str = "default", *, reuse: bool = True
+    ) -> DeviceSpec:
         """One QC's device from its DQA, calibration set and quality metrics.
 
         The three are read concurrently (one round trip instead of three), all by
@@ -162,29 +177,45 @@ class IQMAdapter(VendorAdapter):
         set or metrics answer that does not name the same set (the server's default moved
         between the reads, or the answer does not say) is read again by that set's id, so
         the Target's structure and its error rates and durations always agree.
+
+        With a cached device for this QC (and ``reuse``), only the DQA is read: the cached
+        device is used when the DQA names the calibration set it was built from; otherwise
+        that set's calibration and metrics are read (concurrently) and the cache replaced.
         """
         alias = qc.get("alias")
         if not isinstance(alias, str):
             raise MalformedResponseError("iqm: quantum computer entry has no 'alias'", vendor="iqm")
         base = f"{API}/calibration-sets/{alias}"
-        reads: list[Callable[[], Any]] = [
-            lambda: self.transport.json(
-                "GET", f"{base}/{calibration_set}/dynamic-quantum-architecture"
-            ),
-            lambda: self._observations(f"{base}/{calibration_set}"),
-            lambda: self._observations(f"{base}/{calibration_set}/metrics"),
-        ]
-        dqa, calibration, metrics = concurrently(_call, reads, max_workers=len(reads))
-        if not isinstance(dqa, Mapping) or "calibration_set_id" not in dqa:
-            raise MalformedResponseError(
-                f"iqm: DQA of {alias} has no field 'calibration_set_id'", vendor="iqm"
+        dqa_path = f"{base}/{calibration_set}/dynamic-quantum-architecture"
+        known = self.cached_device(alias) if reuse else None
+        if known is not None:
+            dqa = self.transport.json("GET", dqa_path)
+            cs_id = _calibration_set_id(dqa, alias)
+            if known.calibration_id == str(cs_id):
+                return known
+            log.info("iqm: %s calibration set changed (%s -> %s); reading it", alias,
+                     known.calibration_id, cs_id)
+            calibration, metrics = concurrently(
+                _call,
+                [lambda: self._observations(f"{base}/{cs_id}"),
+                 lambda: self._observations(f"{base}/{cs_id}/metrics")],
+                max_workers=2,
             )
-        cs_id = dqa["calibration_set_id"]
-        if calibration is not None and _set_id(calibration, "observation_set_id") != cs_id:
-            calibration = self._observations(f"{base}/{cs_id}")
-        if metrics is not None and _set_id(metrics, "describes_id") != cs_id:
-            metrics = self._observations(f"{base}/{cs_id}/metrics")
-        return device_from_dqa(qc, dqa, calibration, metrics)
+        else:
+            reads: list[Callable[[], Any]] = [
+                lambda: self.transport.json("GET", dqa_path),
+                lambda: self._observations(f"{base}/{calibration_set}"),
+                lambda: self._observations(f"{base}/{calibration_set}/metrics"),
+            ]
+            dqa, calibration, metrics = concurrently(_call, reads, max_workers=len(reads))
+            cs_id = _calibration_set_id(dqa, alias)
+            if calibration is not None and _set_id(calibration, "observation_set_id") != cs_id:
+                calibration = self._observations(f"{base}/{cs_id}")
+            if metrics is not None and _set_id(metrics, "describes_id") != cs_id:
+                metrics = self._observations(f"{base}/{cs_id}/metrics")
+        spec = device_from_dqa(qc, dqa, calibration, metrics)
+        self.remember_device(alias, spec)
+        return spec
 
     def list_devices(self) -> list[DeviceSpec]:
         """Every quantum computer as a device, Target data from its default calibration set."""
@@ -206,9 +237,9 @@ class IQMAdapter(VendorAdapter):
         return device
 
     def refresh_device(self, device: DeviceSpec) -> DeviceSpec:
-        """Re-read one QC's default calibration set."""
+        """Re-read one QC's default calibration set (bypassing the cache, rewriting it)."""
         qc = device.raw.get("quantum_computer")
-        return self._device(qc) if isinstance(qc, Mapping) else device
+        return self._device(qc, reuse=False) if isinstance(qc, Mapping) else device
 
     def queue_info(self, device: DeviceSpec) -> QueueInfo:
         """``queue_length`` of ``GET /api/v1/quantum-computers/{qc}/queue-availability``.

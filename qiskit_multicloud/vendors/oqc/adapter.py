@@ -19,6 +19,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 
 from ...backend import MultiCloudBackend, submission_uncertain
+from ...cache import AccountCache
 from ...config import Secret, VendorSettings
 from ...exceptions import (
     AuthenticationError,
@@ -111,7 +112,9 @@ class OQCAuth(Auth):
     """``Authentication-Token`` header (v4: ``Authorization: Bearer`` for a JWT); logs in
     once with email/password when needed (v3).
 
-    The login token is kept for the adapter's life (OQC never renews it).
+    The login token is kept for the adapter's life (OQC never renews it) and, with the
+    on-disk cache, for later processes until the cache TTL (never the password); a 401 on
+    it drops it and logs in again.
     """
 
     def __init__(self, settings: OQCSettings, routes: V3Routes | None = None) -> None:
@@ -120,6 +123,8 @@ class OQCAuth(Auth):
         self._token: Secret | None = settings.token
         self._transport: Transport | None = None
         self._lock = threading.Lock()
+        #: The on-disk cache for the login token (set by the adapter), or None.
+        self.cache: AccountCache | None = None
 
     def __repr__(self) -> str:
         return "OQCAuth(***)"
@@ -138,12 +143,18 @@ class OQCAuth(Auth):
             return False
         with self._lock:
             self._token = None
+            if self.cache is not None:
+                self.cache.drop("token")
         self._login()
         return True
 
     def _login(self) -> Secret:
         with self._lock:
             if self._token:
+                return self._token
+            record = self.cache.load_token() if self.cache is not None else None
+            if record is not None and self._settings.password is not None:
+                self._token = Secret(record["token"])
                 return self._token
             if self._transport is None or self._settings.password is None:
                 raise ConfigurationError("oqc: no token and no login credentials")
@@ -181,6 +192,8 @@ class OQCAuth(Auth):
                     "oqc: login reply has an empty authentication_token", vendor="oqc"
                 )
             self._token = Secret(token)
+            if self.cache is not None:
+                self.cache.store_token(token, None)
             return self._token
 
 
@@ -253,6 +266,17 @@ class OQCAdapter(VendorAdapter):
         self.transport.trust_origin(url)
         self._qpu_urls[spec.device_id] = url
         return spec
+
+    def attach_cache(self, cache: AccountCache | None) -> None:
+        """Device information and a login token (email/password accounts) go to ``cache``."""
+        super().attach_cache(cache)
+        if isinstance(self.transport.auth, OQCAuth):
+            self.transport.auth.cache = cache
+
+    def adopt_cached_devices(self, specs: Sequence[DeviceSpec]) -> None:
+        """Each cached QPU's task URL is trusted as a fresh listing's would be."""
+        for spec in specs:
+            self._remember(spec)
 
     def list_devices(self) -> list[DeviceSpec]:
         """v3: ``GET /admin/version`` then ``GET /admin/qpu?per_page=1000``; v4:

@@ -17,6 +17,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 
 from ...backend import MultiCloudBackend
+from ...cache import AccountCache
 from ...config import VendorSettings
 from ...exceptions import ConfigurationError, MalformedResponseError, VendorAPIError
 from ...options import OptionSpec
@@ -100,6 +101,11 @@ class QilimanjaroAdapter(VendorAdapter):
         transport = Transport(VENDOR, settings.api_root, auth, user_agent=user_agent)
         auth.bind(transport)
         return cls(settings, transport, auth)
+
+    def attach_cache(self, cache: AccountCache | None) -> None:
+        """Device information and the login's access token go to ``cache``."""
+        super().attach_cache(cache)
+        self.auth.cache = cache
 
     # -- devices ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...cache import AccountCache
 from ...config import Secret
 from ...decoding import loads
 from ...exceptions import AuthenticationError, MalformedResponseError, VendorAPIError
@@ -93,6 +94,8 @@ class QilimanjaroAuth(Auth):
         self._refresh: Secret | None = None
         self._user_id: int | None = None
         self._lock = threading.RLock()
+        #: The on-disk cache for the access token (set by the adapter), or None.
+        self.cache: AccountCache | None = None
         #: Counters for tests and diagnostics.
         self.logins = 0
         self.refreshes = 0
@@ -126,6 +129,8 @@ class QilimanjaroAuth(Auth):
         """Get a new access token with the refresh token; log in again if that fails."""
         with self._lock:
             self.refreshes += 1
+            if self.cache is not None:
+                self.cache.drop("token")
             if self._refresh is not None:
                 try:
                     body = transport.json(
@@ -155,12 +160,30 @@ class QilimanjaroAuth(Auth):
         if self._access is not None:
             return
         with self._lock:
+            if self._access is None and self._from_cache():
+                return
             if self._access is None:
                 if self._transport is None:
                     raise AuthenticationError(
                         f"{VENDOR}: not connected (auth not bound to a transport)", vendor=VENDOR
                     )
                 self._login(self._transport)
+
+    def _from_cache(self) -> bool:
+        """Use a cached access token of this account; False if there is none."""
+        record = self.cache.load_token() if self.cache is not None else None
+        if record is None:
+            return False
+        try:
+            claims = jwt_claims(record["token"])
+        except MalformedResponseError:
+            return False
+        user_id = claims.get("user_id")
+        if isinstance(user_id, bool) or not isinstance(user_id, int):
+            return False
+        self._access, self._user_id = Secret(record["token"]), user_id
+        log.info("%s: reusing the cached access token", VENDOR)
+        return True
 
     def _login(self, transport: Transport) -> None:
         self.logins += 1
@@ -208,6 +231,10 @@ class QilimanjaroAuth(Auth):
             )
         self._access = Secret(answer["accessToken"])
         self._user_id = user_id
+        if self.cache is not None:
+            expires = claims.get("exp")
+            expires_at = float(expires) if isinstance(expires, int | float) else None
+            self.cache.store_token(answer["accessToken"], expires_at)
         refresh = answer.get("refreshToken")
         if not keep_refresh or self._refresh is None:
             self._refresh = Secret(refresh) if isinstance(refresh, str) and refresh else None

@@ -29,6 +29,7 @@ import json
 import math
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -171,7 +172,10 @@ class QilimanjaroEmulator(EmulatorApp):
         ttl = self.access_ttl if kind == "access" else self.refresh_ttl
         claims = {
             "aud": f"{self.base_url}{PREFIX}", "iss": f"{self.base_url}/", "iat": int(now),
-            "exp": now + ttl, "type": kind, "user_id": account["user_id"],
+            # ``exp`` in Unix time, as the service issues it; the emulator's own expiry
+            # check uses its (possibly manual) clock through ``clock_exp``.
+            "exp": int(time.time() + ttl), "clock_exp": now + ttl, "type": kind,
+            "user_id": account["user_id"],
             "user_role": account["role"], "username": username,
             "jti": secrets.token_hex(8),
         }
@@ -203,7 +207,7 @@ class QilimanjaroEmulator(EmulatorApp):
             return "Missing or invalid bearer token"
         if claims.get("type") != kind:
             return f"Expected an {kind} token"
-        if float(claims.get("exp", 0)) <= self.config.clock():
+        if float(claims.get("clock_exp", 0)) <= self.config.clock():
             return "Token has expired"
         if claims.get("username") not in self.accounts:
             return "Unknown user"
