@@ -183,7 +183,7 @@ class DiskCache:
             if not create:
                 return False
             try:
-                _make_private_dirs(path)
+                make_private_dirs(path)
                 info = os.lstat(path)
             except OSError as exc:
                 return self._give_up(f"cannot create the cache directory {path}: {exc}")
@@ -366,8 +366,9 @@ def _is_link(dir_fd: int, name: str) -> bool:
         return False
 
 
-def _make_private_dirs(directory: Path) -> None:
-    """Create ``directory`` and missing parents, each 0700."""
+def make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents, each 0700 (the job store's and the cache's
+    folders are private to the user)."""
     missing = []
     current = directory
     while not os.path.lexists(current) and current != current.parent:
@@ -417,8 +418,9 @@ class AccountCache:
     # -- access tokens --------------------------------------------------------------------
 
     def load_token(self) -> Mapping[str, Any] | None:
-        """A cached access token record (``token`` plus vendor facts) not about to expire."""
-        entry = self.load("token")
+        """A cached access token record (``token`` plus vendor facts) not about to expire
+        (also while refreshing: :meth:`refresh` is about device information)."""
+        entry = self.disk.load(self.key, "token")
         data = entry.data if entry is not None else None
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             return None

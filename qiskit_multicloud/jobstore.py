@@ -44,6 +44,7 @@ from typing import Any
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
+from .cache import make_private_dirs
 from .deadline import Deadline
 from .exceptions import JobStoreError, JobStoreWarning
 from .types import CircuitLayout
@@ -175,19 +176,6 @@ def _is_json(value: Any) -> bool:
 
 
 
-def _make_private_dirs(directory: Path) -> None:
-    """Create missing directories (each 0700): job records are private to the user."""
-    missing = []
-    current = directory
-    while not current.exists() and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for path in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o700)
-            os.chmod(path, 0o700)
-
-
 def _open_private(path: Path, flags: int) -> int:
     """``os.open`` that never follows a symbolic link and leaves the file mode 0600.
 
@@ -291,7 +279,7 @@ class JobStore:
         with self._lock:
             try:
                 if not self._ready:
-                    _make_private_dirs(self.path.parent)
+                    make_private_dirs(self.path.parent)
                     os.close(_open_private(self.path, os.O_RDWR))
                 connection = sqlite3.connect(self.path, timeout=self.busy_timeout)
             except OSError as exc:

@@ -109,7 +109,7 @@ class VendorAdapter(abc.ABC):
             if entry is not None:
                 try:
                     specs = [DeviceSpec.from_dict(d) for d in entry.data["specs"]]
-                except (KeyError, TypeError, ValueError) as exc:
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     log.info("%s: cached device list unreadable (%s); reading it again",
                              self.vendor, type(exc).__name__)
                 else:
