@@ -22,7 +22,7 @@ from qiskit_multicloud.cache import CacheKey, DiskCache
 from qiskit_multicloud.exceptions import CacheWarning
 
 from ..conftest import FAST
-from .test_request_counts import DEVICES, bell
+from .test_request_counts import DEVICES, RUN, bell
 
 #: Discovery requests a provider makes when another process already filled the cache:
 #: IQM reads the DQA of the default calibration set (its id says whether the cached
@@ -31,24 +31,13 @@ WARM_DISCOVERY: dict[str, dict[str, int]] = {
     "oqc": {}, "oqtopus": {}, "iqm": {"GET get_dqa": 1}, "qoro": {}, "qilimanjaro": {},
 }
 
-#: run() + result() of one circuit finished at the first poll: submit + polls + results.
-RUN_ONE = {
-    "oqc": {"POST tasks_reserve": 1, "POST tasks_submit": 1, "GET task_view": 1},
-    "oqtopus": {"POST register_job": 1, "POST storage_upload": 1, "POST submit_job": 1,
-                "GET get_job": 1, "GET storage_download": 1},
-    "iqm": {"POST submit": 1, "GET get_job": 1, "GET get_counts": 1},
-    "qoro": {"POST job_init": 1, "POST add_circuits": 1, "GET job_status": 1,
-             "GET job_results": 1},
-    "qilimanjaro": {"POST create_job": 1, "GET get_job": 1},
-}
-
-
 def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
 def _run_once(vendor: str, emu: Any, tmp_path: Path, **provider: Any) -> dict[str, int]:
-    """get_backend + transpile + run + result of one Bell circuit; the requests it sent."""
+    """get_backend + transpile + run + result of two Bell circuits (as in
+    test_request_counts); the requests it sent."""
     before = dict(emu.stats.snapshot()["by_route"])
     with MultiCloudProvider(
         {vendor: emu.settings()}, vendors=[vendor], job_store=tmp_path / "jobs.sqlite",
@@ -56,8 +45,9 @@ def _run_once(vendor: str, emu: Any, tmp_path: Path, **provider: Any) -> dict[st
     ) as chosen:
         backend = chosen.get_backend(DEVICES[vendor], vendor=vendor)
         native = transpile(bell(), backend, optimization_level=1, seed_transpiler=1)
-        counts = backend.run(native, shots=20, **FAST).result().get_counts()
-    assert sum(counts.values()) == 20
+        job = backend.run([native, native.copy(name="bell2")], shots=20, **FAST)
+        counts = job.result().get_counts()
+    assert [sum(c.values()) for c in counts] == [20, 20]
     return _delta(emu.stats.snapshot()["by_route"], before)
 
 
@@ -76,8 +66,8 @@ def test_second_provider_sends_at_most_one_discovery_request(
     cache = tmp_path / "cache"
     cold = _run_once(vendor, emu, tmp_path, cache=cache)
     warm = _run_once(vendor, emu, tmp_path, cache=cache)
-    assert warm == {**RUN_ONE[vendor], **_add(RUN_ONE[vendor], WARM_DISCOVERY[vendor])}
-    assert sum(warm.values()) <= sum(RUN_ONE[vendor].values()) + 1
+    assert warm == {**RUN[vendor], **_add(RUN[vendor], WARM_DISCOVERY[vendor])}
+    assert sum(warm.values()) <= sum(RUN[vendor].values()) + 1
     assert sum(cold.values()) > sum(warm.values())
     # No secret reaches the cache: the account's token / API key, the emulator's refresh
     # tokens; only the files' modes and names say what they are.
@@ -112,16 +102,17 @@ def test_second_process_uses_the_cache(emulator_factory: Any, tmp_path: Path) ->
                                 job_store=False, cache={str(cache)!r}) as provider:
             backend = provider.get_backend("qibo_simulator")
             native = transpile(bell(), backend, optimization_level=1, seed_transpiler=1)
-            job = backend.run(native, shots=20, poll_interval=0.001, max_poll_interval=0.005)
-            print(sum(job.result().get_counts().values()))
+            job = backend.run([native, native.copy(name="bell2")], shots=20,
+                              poll_interval=0.001, max_poll_interval=0.005)
+            print([sum(c.values()) for c in job.result().get_counts()])
     """)
     before = dict(emu.stats.snapshot()["by_route"])
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "20"
-    assert _delta(emu.stats.snapshot()["by_route"], before) == RUN_ONE["qilimanjaro"]
+    assert done.stdout.strip() == "[20, 20]"
+    assert _delta(emu.stats.snapshot()["by_route"], before) == RUN["qilimanjaro"]
 
 
 # -- switches and refresh ---------------------------------------------------------------------
@@ -212,9 +203,9 @@ def test_401_on_a_cached_token_logs_in_once(emulator_factory: Any, tmp_path: Pat
     token_file.write_text(json.dumps(document))
     ran = _run_once("qilimanjaro", emu, tmp_path, cache=cache)
     # The submit with the rejected token (401), the login, the submit replayed once.
-    assert ran == {**RUN_ONE["qilimanjaro"], "POST login": 1, "POST create_job": 2}
+    assert ran == {**RUN["qilimanjaro"], "POST login": 1, "POST create_job": 2}
     assert "forged" not in token_file.read_text()  # the new token replaced it
-    assert _run_once("qilimanjaro", emu, tmp_path, cache=cache) == RUN_ONE["qilimanjaro"]
+    assert _run_once("qilimanjaro", emu, tmp_path, cache=cache) == RUN["qilimanjaro"]
 
 
 def _b64decode(segment: str) -> bytes:
@@ -243,7 +234,7 @@ def test_404_on_a_cached_device_rereads_once(emulator_factory: Any, tmp_path: Pa
     ran = _run_once("qilimanjaro", emu, tmp_path, cache=cache)
     assert ran == {"POST create_job": 2, "GET list_devices": 2, "GET get_job": 1}
     assert all(s["extra"]["id"] < 4242 for s in json.loads(listing.read_text())["data"]["specs"])
-    assert _run_once("qilimanjaro", emu, tmp_path, cache=cache) == RUN_ONE["qilimanjaro"]
+    assert _run_once("qilimanjaro", emu, tmp_path, cache=cache) == RUN["qilimanjaro"]
 
 
 def test_corrupt_entries_are_ignored_and_rewritten(
@@ -377,16 +368,13 @@ def test_iqm_reuses_calibration_until_the_set_id_changes(
     from qiskit_multicloud.vendors.iqm.adapter import IQMAdapter
     from qiskit_multicloud.vendors.iqm.settings import IQMSettings
 
-    from ..vendors.iqm.test_adapter import CALSET, CS, DQA, METRICS, QCS, URL
+    from ..vendors.iqm.test_adapter import CALSET, DQA, METRICS, URL, mock_discovery
 
     new_cs = "99999999-bea0-43af-bd37-6212ec7d04cb"
     base = f"{URL}/api/v1/calibration-sets/garnet"
-    requests_mock.get(f"{URL}/api/v1/quantum-computers", json=QCS)
-    dqa = requests_mock.get(f"{base}/default/dynamic-quantum-architecture", json=DQA)
-    requests_mock.get(f"{base}/{CS}", json=CALSET)
-    requests_mock.get(f"{base}/{CS}/metrics", json=METRICS)
+    mock_discovery(requests_mock)
     requests_mock.get(f"{base}/{new_cs}", json={**CALSET, "observation_set_id": new_cs})
-    requests_mock.get(f"{base}/{new_cs}/metrics", json=METRICS)
+    requests_mock.get(f"{base}/{new_cs}/metrics", json={**METRICS, "describes_id": new_cs})
     disk = DiskCache(tmp_path)
 
     def session() -> list[str]:
@@ -396,19 +384,17 @@ def test_iqm_reuses_calibration_until_the_set_id_changes(
         (partial,), _ = adapter.cached_discovery()
         full = adapter.complete_device(partial)
         assert full.n_qubits == 3
-        return [r.path for r in requests_mock.request_history[start:]]
+        return sorted(r.path.removeprefix("/api/v1/calibration-sets/garnet")
+                      for r in requests_mock.request_history[start:])
 
-    dqa_path = "/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture"
-    assert session() == ["/api/v1/quantum-computers", dqa_path,
-                         f"/api/v1/calibration-sets/garnet/{CS}",
-                         f"/api/v1/calibration-sets/garnet/{CS}/metrics"]
-    assert session() == [dqa_path]  # same calibration set: only the DQA is read
-    dqa.json = None
+    dqa = "/default/dynamic-quantum-architecture"
+    assert session() == sorted(["/api/v1/quantum-computers", dqa, "/default",
+                                "/default/metrics"])
+    assert session() == [dqa]  # same calibration set: only the DQA is read
     requests_mock.get(f"{base}/default/dynamic-quantum-architecture",
                       json={**DQA, "calibration_set_id": new_cs})
-    assert session() == [dqa_path, f"/api/v1/calibration-sets/garnet/{new_cs}",
-                         f"/api/v1/calibration-sets/garnet/{new_cs}/metrics"]
-    assert session() == [dqa_path]
+    assert session() == sorted([dqa, f"/{new_cs}", f"/{new_cs}/metrics"])
+    assert session() == [dqa]
     assert all(b"iqm-SECRET" not in p.read_bytes() for p in _files(tmp_path))
 
 
