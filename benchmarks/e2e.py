@@ -131,6 +131,18 @@ def run_ours(
     }
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time (lower middle for an even count), plus every
+    run's wall time (``wall_s_runs``, sorted) for the spread; a failed run wins (shown)."""
+    failed = [r for r in runs if "error" in r or not r.get("ok")]
+    walls = sorted(r["wall_s"] for r in runs if isinstance(r.get("wall_s"), int | float))
+    if failed or not walls:
+        chosen = failed[0] if failed else runs[0]
+    else:
+        chosen = sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2]
+    return {**chosen, "wall_s_runs": walls, "runs": len(runs)}
+
+
 def run(
     vendors: tuple[str, ...] = VENDORS,
     circuits: int = 100,
@@ -138,30 +150,50 @@ def run(
     large: int | None = 1000,
     skip_sdk: bool = False,
     rtt: float = 0.0,
+    repeat: int = 1,
 ) -> dict[str, Any]:
     """(b) ours vs SDK per vendor and, if ``large``, (c) one ``large``-circuit run().
 
     ``rtt`` seconds are added by the emulator to every request (a cloud's round trip).
+    ``repeat`` > 1 runs ours and the SDK that many times each, alternating which goes
+    first (load from other work on the machine hits both alike), and reports the median
+    run with the spread.
     """
     out: dict[str, Any] = {"e2e": {}, "large": {}}
     for vendor in vendors:
         with EmulatorProcess.start(vendor, latency=rtt) as emu:
             device = SDK_DEVICES[vendor]
             run_ours(vendor, emu, 2, 10, device=device)  # warm-up (imports, connections)
-            entry: dict[str, Any] = {
-                "rtt_s": rtt, "ours": run_ours(vendor, emu, circuits, shots, device=device)
-            }
-            if not skip_sdk:
-                try:
-                    entry["sdk"] = run_sdk(vendor, emu, circuits, shots)
-                except (subprocess.SubprocessError, OSError, ValueError) as exc:
-                    entry["sdk"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            ours: list[dict[str, Any]] = []
+            theirs: list[dict[str, Any]] = []
+            for index in range(max(1, repeat)):
+                sdk_first = index % 2 == 1
+                if sdk_first and not skip_sdk:
+                    theirs.append(_sdk_or_error(vendor, emu, circuits, shots))
+                ours.append(run_ours(vendor, emu, circuits, shots, device=device))
+                if not sdk_first and not skip_sdk:
+                    theirs.append(_sdk_or_error(vendor, emu, circuits, shots))
+            entry: dict[str, Any] = {"rtt_s": rtt, "ours": median_run(ours)}
+            if theirs:
+                entry["sdk"] = median_run(theirs)
             out["e2e"][vendor] = entry
             if large:
                 out["large"][vendor] = run_ours(
                     vendor, emu, large, shots, device=device, trace_memory=True
                 )
     return out
+
+
+def _sdk_or_error(vendor: str, emu: EmulatorProcess, circuits: int, shots: int) -> dict[str, Any]:
+    try:
+        return run_sdk(vendor, emu, circuits, shots)
+    except (subprocess.SubprocessError, OSError, ValueError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _spread(entry: dict[str, Any]) -> str:
+    walls = entry.get("wall_s_runs") or []
+    return f"{walls[0]:.2f}-{walls[-1]:.2f}" if len(walls) > 1 else "—"
 
 
 def _ratio(ours: float | None, theirs: float | None) -> str:
@@ -185,9 +217,11 @@ def markdown(data: dict[str, Any]) -> str:
             rows.append([
                 vendor,
                 label,
+                ours.get("runs", 1),
                 f"{ours['wall_s']:.2f}",
                 f"{sdk['wall_s']:.2f}" if sdk_ok else (sdk.get("error", "skipped")[:60]),
                 _ratio(ours["wall_s"], sdk.get("wall_s") if sdk_ok else None),
+                f"{_spread(ours)} / {_spread(sdk) if sdk_ok else '—'}",
                 ours["requests"],
                 sdk.get("requests", "—") if sdk_ok else "—",
                 _ratio(ours["requests"], sdk.get("requests") if sdk_ok else None),
@@ -195,10 +229,12 @@ def markdown(data: dict[str, Any]) -> str:
                 "yes" if ours["ok"] else "NO",
                 sdk.get("sdk", "—"),
             ])
-    text = "End to end, Bell circuits x shots, same emulator in a separate process\n\n"
+    text = ("End to end, Bell circuits x shots, same emulator in a separate process (wall times:"
+            " median of the runs)\n\n")
     text += table(
-        ["vendor", "added rtt", "ours s", "SDK s", "wall ours/SDK", "ours req", "SDK req",
-         "req ours/SDK", "vendor jobs ours / SDK", "ours counts ok", "SDK"],
+        ["vendor", "added rtt", "runs", "ours s", "SDK s", "wall ours/SDK",
+         "min-max ours / SDK s", "ours req", "SDK req", "req ours/SDK",
+         "vendor jobs ours / SDK", "ours counts ok", "SDK"],
         rows,
     )
     if data["large"]:

@@ -70,6 +70,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds the emulators add to every request, comma-separated (e2e runs once "
         "per value; e.g. 0,0.05 for localhost and a 50 ms cloud round trip)",
     )
+    parser.add_argument(
+        "--e2e-repeat", type=int, default=1,
+        help="e2e: runs of ours and of the SDK per vendor and latency, alternating which "
+        "goes first; the table shows the median run and the min-max",
+    )
     parser.add_argument("--large", type=int, default=1000, help="circuits in the large run")
     parser.add_argument("--qubits", type=_ints, default=(5, 20, 50, 100))
     parser.add_argument("--depths", type=_ints, default=(10, 50, 200))
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 large=args.large if "large" in parts and index == 0 else None,
                 skip_sdk=args.skip_sdk or "e2e" not in parts,
                 rtt=rtt,
+                repeat=args.e2e_repeat if "e2e" in parts else 1,
             )
             if "e2e" in parts:
                 shown["e2e"][e2e.rtt_label(rtt)] = data["e2e"]

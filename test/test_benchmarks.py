@@ -19,7 +19,8 @@ def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     output = tmp_path / "latest.json"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "all", "--skip-sdk", "--vendors", "oqc,iqm",
-         "--circuits", "2", "--shots", "20", "--rtt", "0,0.01", "--large", "3", "--qubits", "5",
+         "--circuits", "2", "--shots", "20", "--rtt", "0,0.01", "--e2e-repeat", "2",
+         "--large", "3", "--qubits", "5",
          "--depths", "4", "--repeat", "1", "--output", str(output)],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
@@ -28,6 +29,8 @@ def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     assert set(data) >= {"machine", "overhead", "e2e", "large", "target", "polling"}
     assert data["e2e"]["0ms"]["oqc"]["ours"]["ok"] and data["e2e"]["0ms"]["iqm"]["ours"]["ok"]
     assert data["e2e"]["10ms"]["iqm"]["rtt_s"] == 0.01
+    assert data["e2e"]["0ms"]["oqc"]["ours"]["runs"] == 2
+    assert len(data["e2e"]["0ms"]["oqc"]["ours"]["wall_s_runs"]) == 2
     assert data["large"]["oqc"]["circuits"] == 3
     assert data["target"]["iqm"]["qubits"] == 150
     assert {row["duration_s"] for row in data["polling"]["by_duration"]} >= {60}
