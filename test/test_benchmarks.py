@@ -31,6 +31,9 @@ def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     assert data["e2e"]["10ms"]["iqm"]["rtt_s"] == 0.01
     assert data["e2e"]["0ms"]["oqc"]["ours"]["runs"] == 2
     assert len(data["e2e"]["0ms"]["oqc"]["ours"]["wall_s_runs"]) == 2
+    # A second process with the on-disk cache skips discovery requests the cold one sends.
+    warm = data["e2e"]["0ms"]["iqm"]["ours_warm_cache"]
+    assert warm["ok"] and warm["requests"] < data["e2e"]["0ms"]["iqm"]["ours"]["requests"]
     assert data["large"]["oqc"]["circuits"] == 3
     assert data["target"]["iqm"]["qubits"] == 150
     assert {row["duration_s"] for row in data["polling"]["by_duration"]} >= {60}
