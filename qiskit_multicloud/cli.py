@@ -21,18 +21,20 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from qiskit import QuantumCircuit, qasm2, qasm3, transpile
-from qiskit.exceptions import QiskitError
-from qiskit.providers import JobStatus
-
-from .config import VendorSettings
-from .exceptions import ConfigurationError, JobTimeoutError
-from .job import MultiCloudJob
-from .jobstore import SUBMIT_FAILED, SUBMITTED, SUBMITTING, UNCERTAIN
-from .provider import DEFAULT_DISCOVERY_TIMEOUT, MultiCloudProvider
+from . import cli_cache
 from .vendors import VENDOR_KEYS
+
+# Qiskit and the provider are imported where they are used, so 'backends' answered from
+# the cache (cli_cache) starts without them.
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+    from qiskit.providers import JobStatus
+
+    from .config import VendorSettings
+    from .job import MultiCloudJob
+    from .provider import MultiCloudProvider
 
 #: Environment variable naming running emulators (same syntax as ``--emulator``).
 EMULATORS_ENV = "QISKIT_MULTICLOUD_EMULATORS"
@@ -44,14 +46,16 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 #: Statuses a job-store record can have (``jobs --status`` accepts these).
+#: (jobstore's SUBMITTING, SUBMITTED, UNCERTAIN, SUBMIT_FAILED, then Qiskit JobStatus names;
+#: spelled out so this module imports neither, test_cli checks they agree).
 RECORD_STATUSES: tuple[str, ...] = (
-    SUBMITTING,
-    SUBMITTED,
-    UNCERTAIN,
-    SUBMIT_FAILED,
-    JobStatus.DONE.name,
-    JobStatus.ERROR.name,
-    JobStatus.CANCELLED.name,
+    "SUBMITTING",
+    "SUBMITTED",
+    "SUBMISSION_UNCERTAIN",
+    "SUBMIT_FAILED",
+    "DONE",
+    "ERROR",
+    "CANCELLED",
 )
 
 DESCRIPTION = f"""\
@@ -205,6 +209,8 @@ def add_emulated_options(parser: argparse.ArgumentParser) -> None:
 def add_cloud_options(parser: argparse.ArgumentParser, *, vendor_default: str | None) -> None:
     """``--vendor``, ``--emulated``, ``--emulator`` and ``--account``: which clouds a command
     talks to."""
+    from .provider import DEFAULT_DISCOVERY_TIMEOUT
+
     add_vendor_option(parser, default=vendor_default)
     add_emulated_options(parser)
     add_account_option(parser)
@@ -224,6 +230,8 @@ def parse_accounts(specs: Sequence[str]) -> dict[str, str]:
     Raises:
         ConfigurationError: a spec is malformed or names an unknown vendor.
     """
+    from .exceptions import ConfigurationError
+
     chosen: dict[str, str] = {}
     for spec in specs:
         vendor, _, name = spec.partition("=")
@@ -247,6 +255,7 @@ def parse_emulators(specs: Sequence[str]) -> dict[str, VendorSettings]:
         ConfigurationError: an entry is malformed or names an unknown vendor.
     """
     from .emulators import settings_for
+    from .exceptions import ConfigurationError
 
     found: dict[str, VendorSettings] = {}
     for spec in specs:
@@ -288,6 +297,8 @@ def vendor_filter(args: argparse.Namespace) -> str | None:
 
 def provider_from_args(args: argparse.Namespace) -> MultiCloudProvider:
     """The provider a command should use (``--emulated``, ``--emulator``, else the clouds)."""
+    from .provider import MultiCloudProvider
+
     vendor = getattr(args, "vendor", None)
     if getattr(args, "emulated", False):
         noise = getattr(args, "noise", True)
@@ -314,6 +325,8 @@ def require_vendors(provider: MultiCloudProvider) -> None:
     Raises:
         ConfigurationError: no vendor has credentials.
     """
+    from .exceptions import ConfigurationError
+
     if not provider.vendors:
         raise ConfigurationError(
             "no vendor is configured: run 'qiskit-multicloud login VENDOR', set a vendor's "
@@ -373,6 +386,8 @@ class Progress:
         self.start = time.monotonic()
 
     def __call__(self, job_id: str, status: JobStatus, job: MultiCloudJob) -> None:
+        from qiskit.providers import JobStatus
+
         if not self.enabled:
             return
         queue = f", queue position {job.queue_position}" if job.queue_position else ""
@@ -385,6 +400,8 @@ class Progress:
 
 def load_circuit(path: Path) -> QuantumCircuit:
     """Read an OpenQASM 2 or 3 file."""
+    from qiskit import qasm2, qasm3
+
     text = path.read_text(encoding="utf-8")
     if text.lstrip().startswith("OPENQASM 3"):
         return qasm3.loads(text)
@@ -393,6 +410,8 @@ def load_circuit(path: Path) -> QuantumCircuit:
 
 def bell() -> QuantumCircuit:
     """The demo circuit."""
+    from qiskit import QuantumCircuit
+
     circuit = QuantumCircuit(2, name="bell")
     circuit.h(0)
     circuit.cx(0, 1)
@@ -408,6 +427,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     The QPUs simulate the noise their calibration publishes (``--noise off``: ideal).
     """
+    from qiskit import transpile
+
+    from .provider import MultiCloudProvider
+
     vendors = vendor_keys(args.vendor)
     with MultiCloudProvider.emulated(vendors, job_store=False, noise=args.noise) as provider:
         for vendor in provider.vendors:
@@ -450,10 +473,32 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Columns of the ``backends`` table.
+BACKENDS_HEADER = ("vendor", "name", "qubits", "online", "queue", "aliases")
+
+
+def configuration_files(provider: MultiCloudProvider) -> list[Path]:
+    """Every file the provider's configuration may have come from (saved accounts, the
+    vendors' own files, the settings' sources), present or not."""
+    from .accounts import accounts_path
+    from .vendors import plugin
+
+    files = [accounts_path()]
+    for key in VENDOR_KEYS:
+        files += plugin(key).settings.config_files()
+    for adapter in provider.adapters.values():
+        if os.path.isabs(adapter.settings.source):
+            files.append(Path(adapter.settings.source))
+    return files
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
-    """Print a table of backends."""
+    """Print a table of backends (a repeat with the same configuration is answered from the
+    cache; see cli_cache)."""
     with provider_from_args(args) as provider:
         require_vendors(provider)
+        if args.refresh:
+            provider.refresh()
         with contacting(provider.vendors if vendor_filter(args) is None else [args.vendor]):
             found = provider.backends(vendor=vendor_filter(args))
         rows = [
@@ -467,7 +512,12 @@ def cmd_backends(args: argparse.Namespace) -> int:
             )
             for b in found
         ]
-    print(table(("vendor", "name", "qubits", "online", "queue", "aliases"), rows))
+        complete = not provider.unavailable
+        files = configuration_files(provider) if complete and not args.emulated else []
+    print(table(BACKENDS_HEADER, rows))
+    if files:
+        chosen = cli_cache.options(args.vendor, args.emulator or [], args.account or [])
+        cli_cache.remember_rows(chosen, rows, files)
     return 0
 
 
@@ -483,6 +533,10 @@ def _follow_hint(job_id: str, args: argparse.Namespace) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a QASM file and print counts and a histogram."""
+    from qiskit import transpile
+
+    from .exceptions import JobTimeoutError
+
     circuit = load_circuit(Path(args.file))
     with provider_from_args(args) as provider:
         require_vendors(provider)
@@ -515,6 +569,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     """List locally recorded jobs, newest first."""
+    from .provider import MultiCloudProvider
+
     records = MultiCloudProvider(job_store=True).jobs(
         vendor=args.vendor, status=args.status, limit=args.limit
     )
@@ -543,6 +599,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     """Cancel a recorded job and print its status afterwards."""
+    from qiskit.providers import JobStatus
+
     with provider_from_args(args) as provider:
         job = provider.retrieve_job(args.job_id)
         status = job.status()
@@ -607,6 +665,12 @@ def register(commands: Commands) -> None:
         "backends", cmd_backends, "list backends with their aliases, size and availability"
     )
     add_cloud_options(backends, vendor_default="all")
+    backends.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the clouds again instead of using the cache, and rewrite it (without it, a "
+        "repeat of the same command within the cache TTL is answered from the cache)",
+    )
 
     run = commands.add(
         "run",
@@ -721,8 +785,22 @@ def _one_line_reporting(verbose: bool) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; errors print one clear line (no traceback) and return 1."""
-    args = build_parser().parse_args(argv)
+    """Entry point; errors print one clear line (no traceback) and return 1.
+
+    ``backends`` repeated with the same configuration within the cache TTL is answered
+    from the cache before anything heavy is imported (see :mod:`qiskit_multicloud.cli_cache`).
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    cached = cli_cache.cached_rows(arguments)
+    if cached is not None:
+        rows, age = cached
+        print(table(BACKENDS_HEADER, rows))
+        if sys.stderr.isatty():
+            note("info", f"listed from the cache ({age:.0f} s old); --refresh asks the clouds")
+        return 0
+    from qiskit.exceptions import QiskitError
+
+    args = build_parser().parse_args(arguments)
     with _one_line_reporting(args.verbose):
         try:
             code: int = args.func(args)

@@ -109,6 +109,13 @@ class VendorSettings:
         """
         raise NotImplementedError
 
+    @classmethod
+    def config_files(cls) -> list[Path]:
+        """Files (present or not) whose contents :meth:`resolve` may read besides the
+        environment and the saved accounts; the CLI's cached ``backends`` answer is only
+        reused while none of them changed. Default: none."""
+        return []
+
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)

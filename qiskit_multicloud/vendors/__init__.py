@@ -2,7 +2,8 @@
 
 Each vendor package ``qiskit_multicloud.vendors.<key>`` defines ``PLUGIN``, a
 :class:`VendorPlugin` naming its adapter, backend class and emulator. Vendors are imported
-lazily, so importing qiskit_multicloud stays cheap and one broken vendor cannot break others.
+lazily, so importing qiskit_multicloud stays cheap and one broken vendor cannot break others;
+this module itself imports nothing from Qiskit (the CLI's cached ``backends`` uses it).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import dataclasses
 import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-
-from ..exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from ..backend import MultiCloudBackend
@@ -52,6 +51,8 @@ def plugin(vendor: str) -> VendorPlugin:
     """
     key = vendor.lower()
     if key not in VENDOR_KEYS:
+        from ..exceptions import ConfigurationError  # Qiskit: imported when needed
+
         raise ConfigurationError(
             f"unknown vendor {vendor!r}; choose one of {', '.join(VENDOR_KEYS)}"
         )

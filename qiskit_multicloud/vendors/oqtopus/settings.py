@@ -51,6 +51,11 @@ class OqtopusSettings(VendorSettings):
     profile: str | None = None
 
     @classmethod
+    def config_files(cls) -> list[Path]:
+        """``~/.oqtopus``."""
+        return [default_config_path()]
+
+    @classmethod
     def resolve(cls, **explicit: Any) -> Self | None:
         """Settings from explicit arguments, else the environment, else ``~/.oqtopus``.
 

@@ -59,6 +59,12 @@ class QoroSettings(VendorSettings):
     simulator_qubits: int = DEFAULT_SIMULATOR_QUBITS
 
     @classmethod
+    def config_files(cls) -> list[Path]:
+        """Every ``.env`` :func:`find_dotenv` may read, from the working directory up."""
+        here = Path(os.getcwd()).resolve()
+        return [folder / ".env" for folder in (here, *here.parents)]
+
+    @classmethod
     def resolve(cls, **explicit: Any) -> Self | None:
         """Settings from arguments, else ``.env`` (walking up), else the environment.
 
