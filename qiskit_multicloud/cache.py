@@ -62,6 +62,9 @@ DEFAULT_TTL = 900.0
 TOKEN_MARGIN = 60.0
 #: Format version written in every file; other versions are ignored (and rewritten).
 FORMAT = 1
+#: Entries not rewritten for this many seconds are removed (emulators on new ports, old
+#: accounts), once per :class:`DiskCache` when it first writes.
+PRUNE_AFTER = 7 * 24 * 3600.0
 
 _OFF = frozenset({"0", "off", "false", "no", "disabled"})
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -142,6 +145,8 @@ class DiskCache:
         ttl: seconds an entry stays fresh (default from the environment, else
             :data:`DEFAULT_TTL`); ``0`` stores but never reuses.
         clock: wall-clock time in seconds (tests pass a fake one).
+        quiet: log problems instead of warning (for a caller that falls back to a path
+            that opens the cache again and warns there).
     """
 
     def __init__(
@@ -150,6 +155,7 @@ class DiskCache:
         *,
         ttl: float | None = None,
         clock: Callable[[], float] = time.time,
+        quiet: bool = False,
     ) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.ttl = float(ttl_from_environment() if ttl is None else ttl)
@@ -159,6 +165,8 @@ class DiskCache:
         self._lock = threading.Lock()
         self._broken: str | None = None
         self._warned: set[str] = set()
+        self._pruned = False
+        self._quiet = quiet
 
     def __repr__(self) -> str:
         return f"DiskCache({str(self.directory)!r}, ttl={self.ttl:g})"
@@ -170,7 +178,10 @@ class DiskCache:
             if what in self._warned:
                 return
             self._warned.add(what)
-        _warn(message)
+        if self._quiet:
+            log.info("cache: %s", message)
+        else:
+            _warn(message)
 
     def _ensure_directory(self, create: bool) -> bool:
         """True when the directory is usable: a real directory of ours, mode 0700."""
@@ -315,7 +326,32 @@ class DiskCache:
                     "followed (nor replaced). Remove it to let the cache use this entry",
                 )
                 return False
-            return self._write(dir_fd, name, payload.encode("utf-8"))
+            written = self._write(dir_fd, name, payload.encode("utf-8"))
+            if written and not self._pruned:
+                self._pruned = True
+                self._prune(dir_fd)
+            return written
+
+    def _prune(self, dir_fd: int) -> None:
+        """Remove entries (and leftover temporary files) older than :data:`PRUNE_AFTER`
+        seconds (temporary files: an hour): only regular files named as this module names
+        them."""
+        now = time.time()
+        try:
+            names = os.listdir(dir_fd)
+        except OSError:
+            return
+        for name in names:
+            temporary = name.startswith(".") and name.endswith(".tmp")
+            if not (temporary or name.endswith(".json")):
+                continue
+            with contextlib.suppress(OSError):
+                info = os.lstat(name, dir_fd=dir_fd)
+                limit = 3600.0 if temporary else PRUNE_AFTER
+                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > limit:
+                    os.unlink(name, dir_fd=dir_fd)
+                    log.debug("cache: removed %s (not written for %.0f s)", name,
+                              now - info.st_mtime)
 
     def _write(self, dir_fd: int, name: str, payload: bytes) -> bool:
         temporary = f".{name}.{uuid.uuid4().hex}.tmp"

@@ -89,7 +89,7 @@ def cached_rows(argv: Sequence[str]) -> tuple[list[list[str]], float] | None:
     chosen = options_from_argv(argv)
     if chosen is None:
         return None
-    disk = DiskCache()
+    disk = DiskCache(quiet=True)  # the full path warns, once
     entry = disk.load(_key(chosen, os.environ), KIND)
     if entry is None or not isinstance(entry.data, dict):
         return None

@@ -47,6 +47,10 @@ def test_repeat_is_answered_from_the_cache(
     assert (requests(qoro), requests(iqm)) == sent  # nothing asked
     assert backends(capsys, *specs, "--refresh") == first
     assert requests(qoro) > sent[0] and requests(iqm) > sent[1]
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "qiskit-multicloud"
+    stored = [p.read_bytes() for p in cache.iterdir()]
+    assert any(p.name.startswith("cli-") for p in cache.iterdir())
+    assert all(qoro.token.encode() not in b and iqm.token.encode() not in b for b in stored)
 
 
 @pytest.fixture
@@ -148,3 +152,19 @@ def test_record_statuses_spelled_out_agree() -> None:
         JobStatus.DONE.name, JobStatus.ERROR.name, JobStatus.CANCELLED.name,
     )
     assert expected == cli.RECORD_STATUSES
+
+
+def test_a_symlinked_cache_dir_warns_once_per_command(
+    capsys: pytest.CaptureFixture[str], emulator_factory: Any, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    qoro = emulator_factory("qoro")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.setenv("QISKIT_MULTICLOUD_CACHE_DIR", str(tmp_path / "link"))
+    for _ in range(2):
+        assert cli.main(["backends", "--emulator", f"qoro={qoro.url},{qoro.token}"]) == 0
+        out, err = capsys.readouterr()
+        assert "qoro_maestro" in out
+        assert err.count("symbolic link") == 1 and err.startswith("warning: ")
+    assert list((tmp_path / "real").iterdir()) == []

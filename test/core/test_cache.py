@@ -461,3 +461,17 @@ def test_oqc_reuses_the_login_token_never_the_password(
     assert [r.path for r in requests_mock.request_history][-1:] == [
         f"/admin/qpu/{LUCY_ITEM['id']}"]  # the second session: cached list, no login
     assert all(b"pw-SECRET" not in p.read_bytes() for p in _files(tmp_path))
+
+
+def test_old_entries_are_pruned_on_the_first_write(tmp_path: Path) -> None:
+    old, fresh = tmp_path / "qoro-0123456789abcdef-devices.json", tmp_path / "notes.txt"
+    leftover = tmp_path / ".oqc-x-devices.json.abc.tmp"
+    for path in (old, fresh, leftover):
+        path.write_text("{}")
+        os.utime(path, (time.time() - 8 * 24 * 3600,) * 2)
+    recent = tmp_path / "iqm-0123456789abcdef-devices.json"
+    recent.write_text("{}")
+    assert DiskCache(tmp_path).store(KEY, "devices", [])
+    assert not old.exists() and not leftover.exists()
+    assert fresh.exists() and recent.exists()  # not ours / not old
+    assert (tmp_path / KEY.filename("devices")).exists()
