@@ -326,6 +326,8 @@ class MultiCloudBackend(BackendV2):
             VendorAPIError: the vendor refused the submission.
         """
         circuits, resolved = self._prepare(run_input, options)
+        if not self.online and not resolved["allow_offline"] and self.cached_age is not None:
+            self.refresh()  # offline in a cached list: it may be back, ask the vendor once
         if not self.online and not resolved["allow_offline"]:
             raise CircuitValidationError(
                 f"{self.vendor}:{self.name} is reported offline by the vendor, so nothing was "

@@ -237,6 +237,21 @@ def test_404_on_a_cached_device_rereads_once(emulator_factory: Any, tmp_path: Pa
     assert _run_once("qilimanjaro", emu, tmp_path, cache=cache) == RUN["qilimanjaro"]
 
 
+def test_offline_in_the_cached_list_is_checked_once_before_refusing(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    emu = emulator_factory("qilimanjaro")
+    cache = tmp_path / "cache"
+    _run_once("qilimanjaro", emu, tmp_path, cache=cache)
+    (listing,) = [p for p in _files(cache) if p.name.endswith("-devices.json")]
+    document = json.loads(listing.read_text())
+    for spec in document["data"]["specs"]:
+        spec["online"] = False  # stale: the device is back since
+    listing.write_text(json.dumps(document))
+    ran = _run_once("qilimanjaro", emu, tmp_path, cache=cache)
+    assert ran == {**RUN["qilimanjaro"], "GET get_device": 1}
+
+
 def test_corrupt_entries_are_ignored_and_rewritten(
     emulator_factory: Any, tmp_path: Path
 ) -> None:
