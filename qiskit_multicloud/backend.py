@@ -33,6 +33,7 @@ from .exceptions import (
 from .job import MultiCloudJob
 from .jobstore import JobRecord, JobStore
 from .options import BASE_OPTIONS, OptionSpec, build_options, resolve_run_options
+from .sweeps import SweepCircuits
 from .target import build_target
 from .transpiler_plugins import installed_plugin
 from .types import CircuitLayout, DeviceSpec, QueueInfo
@@ -287,11 +288,17 @@ class MultiCloudBackend(BackendV2):
 
     def _prepare(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], options: dict[str, Any]
-    ) -> tuple[list[QuantumCircuit], dict[str, Any]]:
-        circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
+    ) -> tuple[Sequence[QuantumCircuit], dict[str, Any]]:
         resolved = resolve_run_options(
             self.option_specs(), self.options, options, max_shots=self.device.max_shots
         )
+        circuits: Sequence[QuantumCircuit]
+        if isinstance(run_input, SweepCircuits):
+            circuits = run_input if resolved["translate_once"] else run_input.bind_all()
+        elif isinstance(run_input, QuantumCircuit):
+            circuits = [run_input]
+        else:
+            circuits = list(run_input)
         validate_circuits(circuits, self.target, self.name)
         self.adapter.validate(self.device, circuits, resolved)
         return circuits, resolved
@@ -334,7 +341,11 @@ class MultiCloudBackend(BackendV2):
                 "sent; choose an online backend (provider.backends(online=True)), call "
                 "backend.refresh() if it is back, or pass allow_offline=True to submit anyway"
             )
-        layouts = [CircuitLayout.from_circuit(c) for c in circuits]
+        layouts = (
+            circuits.layouts()
+            if isinstance(circuits, SweepCircuits)
+            else [CircuitLayout.from_circuit(c) for c in circuits]
+        )
         size = self.max_circuits or len(circuits)
         chunks = [circuits[i : i + size] for i in range(0, len(circuits), size)]
         sizes = [len(chunk) for chunk in chunks]

@@ -41,12 +41,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
 from .cache import make_private_dirs
 from .deadline import Deadline
 from .exceptions import JobStoreError, JobStoreWarning
+from .sweeps import SweepCircuits
 from .types import CircuitLayout
 
 try:  # POSIX: serialise journal appends and replays across processes
@@ -77,7 +79,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     circuits    BLOB,
     error       TEXT,
     origin      TEXT NOT NULL DEFAULT '',
-    reserved    TEXT NOT NULL DEFAULT '{}'
+    reserved    TEXT NOT NULL DEFAULT '{}',
+    bindings    BLOB
 );
 CREATE INDEX IF NOT EXISTS jobs_job_id ON jobs(job_id);
 """
@@ -86,6 +89,7 @@ CREATE INDEX IF NOT EXISTS jobs_job_id ON jobs(job_id);
 _ADDED_COLUMNS = {
     "origin": "TEXT NOT NULL DEFAULT ''",
     "reserved": "TEXT NOT NULL DEFAULT '{}'",
+    "bindings": "BLOB",
 }
 
 #: Seconds sqlite waits for another connection's lock before one attempt fails.
@@ -331,19 +335,20 @@ class JobStore:
         Raises:
             JobStoreError: the record could not be written (the caller must not submit).
         """
+        structures, bindings = _stored_form(circuits)
         buffer = io.BytesIO()
         try:
-            qpy.dump(list(circuits), buffer)
+            qpy.dump(structures, buffer)
             blob: bytes | None = buffer.getvalue()
         except Exception:  # QPY cannot serialise every custom object; keep the rest.
-            blob = None
+            blob, bindings = None, None
         record_id = str(uuid.uuid4())
         now = _now()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO jobs (record_id, vendor, backend, status, created_at, updated_at,"
-                " options, layouts, circuits, origin, chunk_sizes)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " options, layouts, circuits, origin, chunk_sizes, bindings)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record_id,
                     vendor,
@@ -356,6 +361,7 @@ class JobStore:
                     blob,
                     origin,
                     json.dumps(list(chunk_sizes)),
+                    bindings,
                 ),
             )
         return record_id
@@ -516,15 +522,18 @@ class JobStore:
         return [JobRecord.from_row(row) for row in rows]
 
     def circuits(self, record_id: str) -> list[QuantumCircuit] | None:
-        """The circuits of a record, loaded from QPY."""
+        """The circuits of a record, loaded from QPY (sweep points bound again)."""
         with self._connect() as db:
             row = db.execute(
-                "SELECT circuits FROM jobs WHERE record_id = ?", (record_id,)
+                "SELECT circuits, bindings, layouts FROM jobs WHERE record_id = ?", (record_id,)
             ).fetchone()
         if not row or row["circuits"] is None:
             return None
-        loaded = qpy.load(io.BytesIO(row["circuits"]))
-        return [c for c in loaded if isinstance(c, QuantumCircuit)]
+        loaded = [c for c in qpy.load(io.BytesIO(row["circuits"])) if isinstance(c, QuantumCircuit)]
+        if row["bindings"] is None:
+            return loaded
+        layouts = [CircuitLayout.from_dict(d) for d in json.loads(row["layouts"])]
+        return _bound_again(loaded, row["bindings"], layouts)
 
     def list(
         self, *, vendor: str | None = None, status: str | None = None, limit: int = 50
@@ -543,6 +552,44 @@ class JobStore:
         with self._connect() as db:
             rows = db.execute(query, params).fetchall()
         return [JobRecord.from_row(row) for row in rows]
+
+
+def _stored_form(circuits: Sequence[QuantumCircuit]) -> tuple[list[QuantumCircuit], bytes | None]:
+    """(circuits to write as QPY, bindings) of a run: a sweep is stored as its parametrized
+    circuit plus an array of values (binding 1000 points just to store them would cost more
+    than translating them); plain circuits as themselves."""
+    if not isinstance(circuits, SweepCircuits):
+        return list(circuits), None
+    structures: list[QuantumCircuit] = []
+    arrays: dict[str, np.ndarray] = {}
+    for part in circuits.parts():
+        if isinstance(part, QuantumCircuit):
+            structures.append(part)
+            continue
+        arrays[str(len(structures))] = part.sweep.values[part.start : part.stop]
+        structures.append(part.sweep.circuit)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    return structures, buffer.getvalue()
+
+
+def _bound_again(
+    structures: list[QuantumCircuit], bindings: bytes, layouts: Sequence[CircuitLayout]
+) -> list[QuantumCircuit]:
+    """The circuits :func:`_stored_form` stored, sweep points bound with their metadata."""
+    out: list[QuantumCircuit] = []
+    with np.load(io.BytesIO(bindings)) as arrays:
+        for index, circuit in enumerate(structures):
+            if str(index) not in arrays:
+                out.append(circuit)
+                continue
+            for row in arrays[str(index)]:
+                bound = circuit.assign_parameters(row)
+                if len(out) < len(layouts):
+                    bound.name = layouts[len(out)].name
+                    bound.metadata = dict(layouts[len(out)].metadata)
+                out.append(bound)
+    return out
 
 
 def _set(db: sqlite3.Connection, record_id: str, fields: Mapping[str, Any]) -> None:

@@ -135,6 +135,14 @@ BASE_OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("job_tags", None, "free-text tags recorded with the job", (list, tuple)),
     OptionSpec(
+        "translate_once",
+        True,
+        "for the points of a parameter sweep (the Sampler's parameter sets), translate the "
+        "circuit once and write each point's values into that template; False binds and "
+        "translates every point from scratch (same payload, slower; for debugging)",
+        (bool,),
+    ),
+    OptionSpec(
         "allow_offline",
         False,
         "submit even when the vendor reports the device offline or inactive (it may queue "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from qiskit.circuit import CONTROL_FLOW_OP_NAMES, QuantumCircuit
 from qiskit.transpiler import Target
 
 from .exceptions import CircuitValidationError
+from .sweeps import SweepCircuits
 
 #: Directives that every vendor accepts (or that translators drop) regardless of the Target.
 DIRECTIVES = frozenset({"barrier"})
@@ -30,7 +31,9 @@ def validate_circuits(
     """Raise :class:`CircuitValidationError` for anything ``target`` cannot run.
 
     Checks: at least one circuit; each circuit fits the device, measures something, and uses
-    only instructions the Target has on the qubits it applies them to.
+    only instructions the Target has on the qubits it applies them to. The points of a
+    sweep (:class:`~qiskit_multicloud.sweeps.SweepCircuits`) share one structure, checked
+    once, and bind every parameter by construction.
     """
     if not circuits:
         raise CircuitValidationError("run() needs at least one circuit")
@@ -38,7 +41,7 @@ def validate_circuits(
         raise CircuitValidationError(
             f"{len(circuits)} circuits exceed {backend_name}'s limit of {max_circuits} per job"
         )
-    for index, circuit in enumerate(circuits):
+    for index, circuit, swept in _structures(circuits):
         if not isinstance(circuit, QuantumCircuit):
             raise CircuitValidationError(
                 f"run() item {index} is a {type(circuit).__name__}, not a QuantumCircuit"
@@ -49,13 +52,33 @@ def validate_circuits(
                 f"{label} uses {circuit.num_qubits} qubits but {backend_name} has "
                 f"{target.num_qubits}; use a smaller circuit or a larger backend"
             )
-        if circuit.parameters:
+        if circuit.parameters and not swept:
             names = ", ".join(sorted(p.name for p in circuit.parameters))
             raise CircuitValidationError(
                 f"{label} has unbound parameter(s) {names}; bind them first with "
                 "circuit.assign_parameters({...}) or use a Sampler/Estimator primitive"
             )
         _check_instructions(circuit, target, backend_name, label)
+
+
+def _structures(
+    circuits: Sequence[QuantumCircuit],
+) -> Iterator[tuple[int, QuantumCircuit, bool]]:
+    """(index of the first circuit, circuit to check, whether it is a sweep's template)."""
+    if not isinstance(circuits, SweepCircuits):
+        yield from ((index, circuit, False) for index, circuit in enumerate(circuits))
+        return
+    seen: set[int] = set()
+    index = 0
+    for part in circuits.parts():
+        if isinstance(part, QuantumCircuit):
+            yield index, part, False
+            index += 1
+            continue
+        if id(part.sweep) not in seen:
+            seen.add(id(part.sweep))
+            yield index, part.sweep.circuit, True
+        index += len(part)
 
 
 _Supported = tuple[frozenset[str], frozenset[str], set[tuple[str, tuple[int, ...]]]]

@@ -24,6 +24,7 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from ..backend import MultiCloudBackend
 from ..exceptions import MultiCloudError
 from ..job import MultiCloudJob
+from ..sweeps import ParameterSweep, SweepCircuits
 from ._common import META_KEY, RUN_SEPARATOR, TAG_PREFIX, Outcome, outcomes_of, register_offsets
 from .job import MultiCloudPrimitiveJob, retrieve_primitive_job
 
@@ -114,7 +115,7 @@ class Sampler(BaseSamplerV2):
         coerced = [SamplerPub.coerce(pub, default) for pub in pubs]
         if not coerced:
             raise ValueError("Sampler.run needs at least one pub")
-        by_shots: dict[int, list[QuantumCircuit]] = {}
+        by_shots: dict[int, list[QuantumCircuit | ParameterSweep]] = {}
         for index, pub in enumerate(coerced):
             assert pub.shots is not None
             by_shots.setdefault(pub.shots, []).extend(_pub_circuits(index, pub, len(coerced)))
@@ -129,9 +130,16 @@ class Sampler(BaseSamplerV2):
         finish = functools.partial(finish_sampler, circuit_metadata=user_metadata)
         return MultiCloudPrimitiveJob(jobs, finish, "sampler")
 
-    def _submit(self, circuits: list[QuantumCircuit], *, shots: int, memory: bool) -> MultiCloudJob:
+    def _submit(
+        self, parts: list[QuantumCircuit | ParameterSweep], *, shots: int, memory: bool
+    ) -> MultiCloudJob:
         options = dict(self._options.run_options)
         tags = [*(options.pop("job_tags", None) or ()), f"{TAG_PREFIX}sampler"]
+        circuits: Sequence[QuantumCircuit] = (
+            SweepCircuits(parts)
+            if any(isinstance(part, ParameterSweep) for part in parts)
+            else [part for part in parts if isinstance(part, QuantumCircuit)]
+        )
         return self._backend.run(circuits, shots=shots, memory=memory, job_tags=tags, **options)
 
     def retrieve(self, job_id: str) -> MultiCloudPrimitiveJob:
@@ -149,13 +157,31 @@ class Sampler(BaseSamplerV2):
         return retrieve_primitive_job(provider, job_id, kind="sampler")
 
 
-def _pub_circuits(index: int, pub: SamplerPub, n_pubs: int) -> list[QuantumCircuit]:
-    """Bound copies of the pub's circuit, one per parameter set, tagged with their place."""
+def _pub_circuits(
+    index: int, pub: SamplerPub, n_pubs: int
+) -> list[QuantumCircuit | ParameterSweep]:
+    """The pub's circuit per parameter set, tagged with their place.
+
+    A parametrized circuit becomes one :class:`~qiskit_multicloud.sweeps.ParameterSweep`
+    (nothing is bound here: the backend translates the structure once and writes each
+    set's values, unless the run option ``translate_once=False`` asks it to bind them).
+    """
+    circuit = pub.circuit
+    shape = list(pub.parameter_values.shape)
+    if circuit.num_parameters:
+        values = pub.parameter_values.as_array(circuit.parameters)
+        values = values.reshape(-1, circuit.num_parameters)
+        metadata = [
+            {META_KEY: {"kind": "sampler", "pub": index, "n_pubs": n_pubs, "index": flat,
+                        "shape": shape}}
+            for flat in range(values.shape[0])
+        ]
+        return [ParameterSweep(circuit, values, metadata)]
     bound = pub.parameter_values.bind_all(pub.circuit)
     shape = list(bound.shape)
-    circuits = []
-    for flat, circuit in enumerate(np.ravel(bound).tolist()):
-        copy = circuit.copy() if circuit is pub.circuit else circuit
+    circuits: list[QuantumCircuit | ParameterSweep] = []
+    for flat, one in enumerate(np.ravel(bound).tolist()):
+        copy = one.copy() if one is pub.circuit else one
         copy.metadata = {
             META_KEY: {"kind": "sampler", "pub": index, "n_pubs": n_pubs, "index": flat,
                        "shape": shape},

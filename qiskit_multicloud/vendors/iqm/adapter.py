@@ -280,7 +280,7 @@ class IQMAdapter(VendorAdapter):
         cs_id = _uuid_or_none(options.get("calibration_set_id")) or device.calibration_id
         t2_ratio = options.get("max_circuit_duration_over_t2")
         return {
-            "circuits": [translator.translate(c) for c in circuits],
+            "circuits": translator.translate_all(circuits),
             "calibration_set_id": cs_id,
             "qubit_mapping": None,
             "shots": int(options["shots"]),

@@ -31,6 +31,7 @@ from qiskit.circuit import (
 )
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
+from ...sweeps import STATS, ParameterSweep, SweepCircuits, paused_gc
 from ...types import CircuitLayout
 
 Instruction = dict[str, Any]
@@ -39,6 +40,15 @@ Converter = Callable[[CircuitInstruction, list[str]], list[Instruction]]
 KEY_PATTERN = re.compile(
     r"^(?:r(?P<repeat>\d+)__)?(?P<reg>.*)_(?P<size>\d+)_(?P<ri>\d+)_(?P<bi>\d+)$"
 )
+
+
+class _Slot:
+    """Marks a sweep template's angle: slot ``index`` of the sweep's plan."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
 
 
 def _inst(name: str, locus: Sequence[str], args: Mapping[str, Any] | None = None) -> Instruction:
@@ -104,16 +114,88 @@ class CircuitTranslator:
             "if_else": self._if_else,
         }
 
-    def translate(self, circuit: QuantumCircuit) -> dict[str, Any]:
-        """The IQM circuit object (``name``, ``instructions``, ``metadata``)."""
+    def translate_all(self, circuits: Sequence[QuantumCircuit]) -> list[dict[str, Any]]:
+        """:meth:`translate` of every circuit; each sweep's structure translated once."""
+        if not isinstance(circuits, SweepCircuits):
+            return [self.translate(circuit) for circuit in circuits]
+        out: list[dict[str, Any]] = []
+        for part in circuits.parts():
+            if isinstance(part, QuantumCircuit):
+                out.append(self.translate(part))
+            else:
+                out.extend(self._sweep(part.sweep, part.start, part.stop))
+        return out
+
+    def _sweep(self, sweep: ParameterSweep, start: int, stop: int) -> list[dict[str, Any]]:
+        """Points ``start:stop`` of a sweep: its template with each point's angles."""
+        plan = sweep.plan
+        if plan is None:
+            return [self.translate(sweep.bound(point)) for point in range(start, stop)]
+        template = self.translate(
+            sweep.circuit, {slot: k for k, slot in enumerate(plan.slots)}
+        )["instructions"]
+        # prx with both angles swept (the common case) is built as a literal; anything
+        # else copies the template instruction and replaces the swept arguments.
+        prx: list[tuple[int, list[str], int, int]] = []
+        other: list[tuple[int, Instruction, list[tuple[str, int]]]] = []
+        for position, inst in enumerate(template):
+            args = inst["args"]
+            keys = [(key, v.index) for key, v in args.items() if isinstance(v, _Slot)]
+            if not keys:
+                continue
+            if inst["name"] == "prx" and list(args) == ["angle", "phase"] and len(keys) == 2:
+                prx.append((position, inst["locus"], keys[0][1], keys[1][1]))
+            else:
+                other.append((position, inst, keys))
+        STATS["templates"] += 1
+        values = plan.values[start:stop][:, plan.columns].tolist()
+        out = []
+        with paused_gc():  # a million small dicts would trigger many full collections
+            for point, row in zip(range(start, stop), values, strict=True):
+                if not plan.usable[point]:
+                    out.append(self.translate(sweep.bound(point)))
+                    continue
+                instructions = list(template)  # unswept instructions are shared, not copied
+                for position, locus, angle, phase in prx:
+                    instructions[position] = {
+                        "name": "prx",
+                        "locus": locus,
+                        "args": {"angle": row[angle], "phase": row[phase]},
+                        "implementation": None,
+                    }
+                for position, inst, keys in other:
+                    changed = dict(inst["args"])
+                    for key, k in keys:
+                        changed[key] = row[k]
+                    instructions[position] = {**inst, "args": changed}
+                out.append(
+                    {
+                        "name": sweep.point_name(point) or "circuit",
+                        "instructions": instructions,
+                        "metadata": _jsonable(sweep.point_metadata(point)),
+                    }
+                )
+                STATS["rendered"] += 1
+        return out
+
+    def translate(
+        self, circuit: QuantumCircuit, slots: Mapping[tuple[int, int], int] | None = None
+    ) -> dict[str, Any]:
+        """The IQM circuit object (``name``, ``instructions``, ``metadata``).
+
+        ``slots`` maps (instruction position, parameter index) of a sweep's template to a
+        slot number, written as a :class:`_Slot` marker instead of the angle.
+        """
         self._circuit = circuit
+        self._slots = slots or {}
         self._keys = clbit_keys(circuit)
         self._seen: dict[int, int] = {}
         self._qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
         self._cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
         self._last_measure: dict[int, Instruction] = {}
         instructions: list[Instruction] = []
-        for inst in circuit.data:
+        for position, inst in enumerate(circuit.data):
+            self._position = position
             name = inst.operation.name
             converter = self._converters.get(name)
             if converter is None and name in CONTROL_FLOW_OP_NAMES:
@@ -145,8 +227,12 @@ class CircuitTranslator:
         return self.qubit_names[index]
 
     def _r(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
-        theta, phi = (_angle(p, self._circuit, "r") for p in inst.operation.params)
+        theta, phi = (self._param(i, p, "r") for i, p in enumerate(inst.operation.params))
         return [_inst("prx", locus, {"angle": theta, "phase": phi})]
+
+    def _param(self, index: int, value: Any, gate: str) -> float | _Slot:
+        slot = self._slots.get((self._position, index))
+        return _angle(value, self._circuit, gate) if slot is None else _Slot(slot)
 
     def _cz(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
         a, b = (self._qindex[q] for q in inst.qubits)

@@ -18,6 +18,7 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 
+from ... import sweeps
 from ...backend import MultiCloudBackend, submission_uncertain
 from ...cache import AccountCache
 from ...config import Secret, VendorSettings
@@ -30,6 +31,7 @@ from ...exceptions import (
 )
 from ...job import FINAL, aggregate_status, concurrently
 from ...options import OptionSpec
+from ...sweeps import SweepCircuits
 from ...transport import Auth, Transport
 from ...types import CircuitCounts, CircuitLayout, DeviceSpec, QueueInfo, VendorJobStatus
 from ..base import RunOptions, VendorAdapter
@@ -361,10 +363,22 @@ class OQCAdapter(VendorAdapter):
     ) -> list[dict[str, Any]]:
         config = json.dumps(translate.compiler_config(options))
         tag = options.get("tag") or ""
+        if isinstance(circuits, SweepCircuits):
+            return [
+                translate.task_spec(None, device.device_id, config, tag, program=text)
+                for text in self._sweep_programs(circuits)
+            ]
         return [
             translate.task_spec(c, device.device_id, config, tag, program=self._program(c))
             for c in circuits
         ]
+
+    @staticmethod
+    def _sweep_programs(circuits: SweepCircuits) -> list[str]:
+        """Programs of a run with sweep points (each sweep translated once, cached on it)."""
+        return sweeps.texts(
+            circuits, "oqc", 2, translate.program_template, translate.program
+        )
 
     def _program(self, circuit: QuantumCircuit) -> str:
         """The circuit's QASM, reusing what validate() translated just before (once)."""
@@ -384,6 +398,11 @@ class OQCAdapter(VendorAdapter):
         """
         config = json.dumps(translate.compiler_config(options))
         tag = options.get("tag") or ""
+        if isinstance(circuits, SweepCircuits):
+            for index, text in enumerate(self._sweep_programs(circuits)):
+                spec = translate.task_spec(None, device.device_id, config, tag, program=text)
+                translate.check_task_size(spec, f"circuit {index} ({circuits.name_of(index)!r})")
+            return
         programs = {}
         for index, circuit in enumerate(circuits):
             text = translate.program(circuit)

@@ -92,16 +92,23 @@ def program(circuit: QuantumCircuit) -> str:
     OQC returns an independent histogram per register (cross-register correlations are
     lost), so one register keeps the joint distribution; it is split back on return.
     """
+    text = program_template(circuit, None)
+    return text if text is not None else program_exported(circuit)
+
+
+def program_template(
+    circuit: QuantumCircuit, placeholders: Mapping[tuple[int, int], str] | None
+) -> str | None:
+    """:func:`program` through the fast emitter, with ``placeholders`` written in place of
+    those angles (a sweep's template; see :mod:`qiskit_multicloud.sweeps`), or ``None``."""
     name = merged_register_name(circuit)
     quantum = register_refs(circuit.qregs, circuit.qubits)
-    if quantum is not None:
-        text = emit_qasm(
-            circuit, 2, quantum[0], [(name, circuit.num_clbits)], quantum[1],
-            single_refs(circuit.clbits, name),
-        )
-        if text is not None:
-            return text
-    return program_exported(circuit)
+    if quantum is None:
+        return None
+    return emit_qasm(
+        circuit, 2, quantum[0], [(name, circuit.num_clbits)], quantum[1],
+        single_refs(circuit.clbits, name), placeholders=placeholders,
+    )
 
 
 def program_exported(circuit: QuantumCircuit) -> str:
@@ -111,7 +118,7 @@ def program_exported(circuit: QuantumCircuit) -> str:
 
 
 def task_spec(
-    circuit: QuantumCircuit,
+    circuit: QuantumCircuit | None,
     qpu_id: str,
     config: Mapping[str, Any] | str,
     tag: str,
@@ -121,10 +128,15 @@ def task_spec(
     """One TaskSpec of ``POST {qpu}/tasks/submit`` (no ``task_id``).
 
     ``config`` is embedded as a JSON **string** (the service double-decodes it); it may be
-    given already encoded. ``program`` is the circuit's QASM if already translated.
+    given already encoded. ``program`` is the circuit's QASM if already translated (then
+    ``circuit`` may be ``None``).
     """
+    if program is None:
+        if circuit is None:
+            raise ValueError("task_spec needs a circuit or its program")
+        program = _program_of(circuit)
     return {
-        "program": _program_of(circuit) if program is None else program,
+        "program": program,
         "config": config if isinstance(config, str) else json.dumps(config),
         "qpu_id": qpu_id,
         "tag": tag,
@@ -139,10 +151,28 @@ def body_size(body: Any) -> int:
     return len(json.dumps(body).encode("utf-8"))
 
 
+#: ASCII control characters other than newline (JSON escapes them as ``\uXXXX``).
+_CONTROL = bytes([*range(10), *range(11, 32), 127])
+
+
+def json_text_size(text: str) -> int:
+    """``len(json.dumps(text))``, counted without encoding (QASM is ASCII with newlines and
+    quotes; anything else is encoded to be sure)."""
+    if not text.isascii():
+        return len(json.dumps(text).encode("utf-8"))
+    raw = text.encode("ascii")
+    if len(raw.translate(None, _CONTROL)) != len(raw):
+        return len(json.dumps(text))
+    return len(raw) + 2 + raw.count(b"\n") + raw.count(b'"') + raw.count(b"\\")
+
+
 def check_task_size(spec: Mapping[str, Any], label: str) -> None:
     """Raise if one task alone would make a submit body over the 128 KiB limit."""
-    padded = {"tasks": [{**spec, "task_id": "00000000-0000-4000-8000-000000000000"}]}
-    size = body_size(padded)
+    program = spec["program"]
+    padded = {
+        "tasks": [{**spec, "program": "", "task_id": "00000000-0000-4000-8000-000000000000"}]
+    }
+    size = body_size(padded) - 2 + json_text_size(program)
     limit = MAX_POST_BYTES - HEADER_ALLOWANCE
     if size > limit:
         raise CircuitValidationError(

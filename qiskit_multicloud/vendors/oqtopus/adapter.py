@@ -27,6 +27,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
 
+from ... import sweeps
 from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import VendorSettings
 from ...decoding import loads
@@ -52,7 +53,7 @@ from ...types import (
 from ..base import RunOptions, VendorAdapter
 from .devices import MAX_SHOTS, check_device, device_spec
 from .settings import OqtopusSettings
-from .translate import pauli_terms, to_program, unzip_json, zip_json
+from .translate import pauli_terms, program_template, to_program, unzip_json, zip_json
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class OqtopusAdapter(VendorAdapter):
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> dict[str, Any]:
         """``{"input": <input.json>, "submit": <POST /jobs/{id}/submit body>}``."""
-        programs = [to_program(c) for c in circuits]
+        programs = sweeps.texts(circuits, VENDOR, 3, program_template, to_program)
         return {
             "input": {"program": programs},
             "submit": self._submit_body(

@@ -50,17 +50,26 @@ def to_program(circuit: QuantumCircuit, *, keep_measurements: bool = True) -> st
     """The OpenQASM 3 program text OQTOPUS runs for ``circuit``."""
     source = circuit if keep_measurements else circuit.remove_final_measurements(inplace=False)
     assert source is not None
-    text = emit_qasm(
-        source,
-        3,
-        [("q", source.num_qubits)],
-        [("c", source.num_clbits)] if source.num_clbits else [],
-        single_refs(source.qubits, "q"),
-        single_refs(source.clbits, "c"),
-    )
+    text = program_template(source, None)
     if text is not None:
         return text
     return to_program_exported(circuit, keep_measurements=keep_measurements)
+
+
+def program_template(
+    circuit: QuantumCircuit, placeholders: Mapping[tuple[int, int], str] | None
+) -> str | None:
+    """:func:`to_program` through the fast emitter, with ``placeholders`` written in place
+    of those angles (a sweep's template; see :mod:`qiskit_multicloud.sweeps`), or ``None``."""
+    return emit_qasm(
+        circuit,
+        3,
+        [("q", circuit.num_qubits)],
+        [("c", circuit.num_clbits)] if circuit.num_clbits else [],
+        single_refs(circuit.qubits, "q"),
+        single_refs(circuit.clbits, "c"),
+        placeholders=placeholders,
+    )
 
 
 def to_program_exported(circuit: QuantumCircuit, *, keep_measurements: bool = True) -> str:

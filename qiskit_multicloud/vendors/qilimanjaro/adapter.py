@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
 
+from ... import sweeps
 from ...backend import MultiCloudBackend
 from ...cache import AccountCache
 from ...config import VendorSettings
@@ -38,6 +39,7 @@ from .devices import device_spec
 from .settings import VENDOR, QilimanjaroSettings
 from .translate import (
     SKIPPED_SAMPLES,
+    circuit_template,
     circuit_to_qasm,
     clbit_order,
     compress,
@@ -159,7 +161,7 @@ class QilimanjaroAdapter(VendorAdapter):
         self, device: DeviceSpec, circuits: Sequence[QuantumCircuit], options: RunOptions
     ) -> dict[str, Any]:
         """The ``POST circuits`` body; ``user_id`` is filled in by :meth:`submit`."""
-        programs = [circuit_to_qasm(circuit) for circuit in circuits]
+        programs = sweeps.texts(circuits, VENDOR, 2, circuit_template, circuit_to_qasm)
         name = options.get("job_name") or _default_name(circuits)
         return {
             "user_id": None,

@@ -120,6 +120,23 @@ def measured_clbits(circuit: QuantumCircuit) -> list[int]:
 
 def circuit_to_qasm(circuit: QuantumCircuit) -> str:
     """The Qibo-dialect OpenQASM 2 text of one circuit (with the clbit-order comment)."""
+    text = circuit_template(circuit, None)
+    if text is not None:
+        return text
+    flat, order = flatten(circuit)
+    return _finish(circuit, to_qasm2(flat), order)
+
+
+def circuit_template(
+    circuit: QuantumCircuit, placeholders: Mapping[tuple[int, int], str] | None
+) -> str | None:
+    """:func:`circuit_to_qasm` through the fast emitter, with ``placeholders`` written in
+    place of those angles (a sweep's template; see :mod:`qiskit_multicloud.sweeps`), or
+    ``None`` where the emitter is unsure.
+
+    Raises:
+        CircuitValidationError: see :func:`flatten`.
+    """
     order = measured_clbits(circuit)
     clbits = circuit.clbits
     text = emit_qasm(
@@ -130,11 +147,9 @@ def circuit_to_qasm(circuit: QuantumCircuit) -> str:
         single_refs(circuit.qubits, "q"),
         {clbits[clbit]: f"c[{p}]" for p, clbit in enumerate(order)},
         drop=DROPPED,
+        placeholders=placeholders,
     )
-    if text is None:
-        flat, order = flatten(circuit)
-        text = to_qasm2(flat)
-    return _finish(circuit, text, order)
+    return None if text is None else _finish(circuit, text, order)
 
 
 def circuit_to_qasm_exported(circuit: QuantumCircuit) -> str:
@@ -168,7 +183,9 @@ def clbit_order(qasm: str) -> list[int] | None:
 
 def compress(payload: Any) -> str:
     """Wrap ``payload`` as the envelope string ``{"data", "encoding", "compression"}``."""
-    raw = gzip.compress(json.dumps(payload).encode("utf-8"))
+    # Level 6 (zlib's default): level 9 took ~3x as long for ~10% fewer bytes on 1000
+    # circuits; mtime 0 keeps the same payload byte-identical from run to run.
+    raw = gzip.compress(json.dumps(payload).encode("utf-8"), compresslevel=6, mtime=0)
     data = base64.b64encode(raw).decode("ascii")
     return json.dumps({"data": data, "encoding": "utf-8", "compression": "gzip"})
 

@@ -15,7 +15,7 @@ import dataclasses
 import gzip
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from ...decoding import inflate
 from ...exceptions import CircuitValidationError, MalformedResponseError
+from ...sweeps import SweepCircuits
 from ..translate import emit_qasm, merge_registers, register_refs, single_refs, to_qasm2
 
 _SPARSE_TERM = re.compile(r"([XYZ])(\d+)")
@@ -167,6 +168,42 @@ def _structure(circuit: QuantumCircuit) -> tuple[Any, list[float]] | None:
     return tuple(shape), angles
 
 
+def _structures(
+    circuits: Sequence[QuantumCircuit],
+) -> Iterator[tuple[int, tuple[Any, Any] | None]]:
+    """(index, :func:`_structure`) of every circuit; the points of a parameter sweep
+    (:class:`~qiskit_multicloud.sweeps.SweepCircuits`) share the structure of one bound
+    point and take their angles from the sweep's values, without being bound."""
+    if not isinstance(circuits, SweepCircuits):
+        yield from enumerate(map(_structure, circuits))
+        return
+    index = 0
+    for part in circuits.parts():
+        if isinstance(part, QuantumCircuit):
+            yield index, _structure(part)
+            index += 1
+            continue
+        sweep, plan = part.sweep, part.sweep.plan
+        points = range(part.start, part.stop)
+        usable = [p for p in points if plan is not None and plan.usable[p]]
+        first = _structure(sweep.bound(usable[0])) if usable and plan is not None else None
+        if first is None or plan is None:
+            usable = []
+        else:
+            offsets = np.cumsum([0] + [len(i.params) for i in sweep.circuit.data])
+            flat = [int(offsets[position]) + slot for position, slot in plan.slots]
+            angles = np.array(first[1], dtype=float)
+            values = plan.values[:, plan.columns]
+        for number, point in enumerate(points):
+            if first is not None and point in usable:
+                row = angles.copy()
+                row[flat] = values[point]
+                yield index + number, (first[0], row)
+            else:
+                yield index + number, _structure(sweep.bound(point))
+        index += len(part)
+
+
 def find_sweeps(circuits: Sequence[QuantumCircuit]) -> tuple[list[Sweep], list[int]]:
     """Group circuits into templates where that is possible.
 
@@ -180,8 +217,7 @@ def find_sweeps(circuits: Sequence[QuantumCircuit]) -> tuple[list[Sweep], list[i
     """
     groups: dict[Any, list[tuple[int, list[float]]]] = {}
     single: list[int] = []
-    for index, circuit in enumerate(circuits):
-        found = _structure(circuit)
+    for index, found in _structures(circuits):
         if found is None:
             single.append(index)
         else:

@@ -1,0 +1,259 @@
+"""Sweeps without re-translation (#17.4): client time per bound circuit of a Sampler sweep.
+
+One Sampler pub: a parametrized native-basis circuit (20 qubits x depth 50 by default) and
+``--points`` parameter sets, run through ``qiskit_multicloud.primitives.Sampler`` on each
+vendor's (widened) emulated device. Timed: ``Sampler.run`` up to the HTTP submit, i.e.
+option resolution, validation, translation and payload building (the backend's submit is
+replaced by a stub that keeps the payloads; the job store is off). "before" is the run
+option ``translate_once=False`` (every point bound with ``assign_parameters`` and translated
+from scratch, as before #17.4), "after" the default (structure translated once, values
+written per point). Both payloads are compared for equality.
+
+Workloads: ``hea`` gives every rotation angle its own parameter (a hardware-efficient
+ansatz: hundreds of distinct values per point); ``qaoa`` uses two parameters per layer in
+expressions (``2*g``, ``-b``, ``g + b``, ``b/2``), shared by many gates.
+
+Usage::
+
+    python benchmarks/sweep.py [--vendors oqc,iqm] [--points 1000] [--qubits 20] [--depth 50]
+        [--workloads hea,qaoa] [--repeat 3] [--output benchmarks/results/sweep.json]
+    python benchmarks/sweep.py --parallel [--circuits 1000]   # distinct circuits, 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from common import BENCH, VENDORS, best_of, native_circuit, table
+from overhead import DEVICES, ONE_QUBIT, TWO_QUBIT, widened
+from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
+from qiskit.circuit.library import CXGate, CZGate, ECRGate, RGate, RZGate, SXGate, XGate
+
+from qiskit_multicloud import MultiCloudProvider
+from qiskit_multicloud.backend import MultiCloudBackend
+from qiskit_multicloud.emulators.devices import line_edges
+from qiskit_multicloud.primitives import Sampler
+from qiskit_multicloud.sweeps import STATS
+
+
+def parametrized_circuit(
+    n_qubits: int, depth: int, one_qubit: list[str], two_qubit: str,
+    edges: list[tuple[int, int]], workload: str, seed: int = 11,
+) -> QuantumCircuit:
+    """Like ``common.native_circuit``, with every ``rz``/``r`` angle a parameter (``hea``)
+    or an expression of two per-layer parameters (``qaoa``)."""
+    rng = random.Random(seed)
+    circuit = QuantumCircuit(n_qubits, n_qubits, name=f"{workload}_q{n_qubits}_d{depth}")
+    local = [(a, b) for a, b in edges if a < n_qubits and b < n_qubits and a != b]
+    make_2q = {"cz": CZGate, "cx": CXGate, "ecr": ECRGate}[two_qubit]
+    count = 0
+    per_layer: dict[int, tuple[Parameter, Parameter]] = {}
+
+    def angle(layer: int) -> ParameterExpression:
+        nonlocal count
+        if workload == "hea":
+            count += 1
+            return Parameter(f"t{count:05d}")
+        g, b = per_layer.setdefault(layer, (Parameter(f"g{layer:03d}"), Parameter(f"b{layer:03d}")))
+        return rng.choice([2 * g, -b, g + b, b / 2])
+
+    for layer in range(depth):
+        if layer % 2 == 0 or not local:
+            for q in range(n_qubits):
+                name = rng.choice(one_qubit)
+                gate: Any
+                if name == "rz":
+                    gate = RZGate(angle(layer))
+                elif name == "r":
+                    gate = RGate(angle(layer), angle(layer))
+                else:
+                    gate = {"sx": SXGate, "x": XGate}[name]()
+                circuit.append(gate, [q])
+        else:
+            used: set[int] = set()
+            for a, b in rng.sample(local, len(local)):
+                if a not in used and b not in used:
+                    used.update((a, b))
+                    circuit.append(make_2q(), [a, b])
+    circuit.measure(range(n_qubits), range(n_qubits))
+    return circuit
+
+
+def _gates(backend: MultiCloudBackend) -> tuple[list[str], str, list[tuple[int, int]]]:
+    device = backend.device
+    one = [g for g in ONE_QUBIT if g in device.gates]
+    two = next(g for g in TWO_QUBIT if g in device.gates)
+    edges = [tuple(q) for q in device.gates[two] if q is not None and len(q) == 2]
+    return one, two, [(int(a), int(b)) for a, b in edges] or line_edges(device.n_qubits)
+
+
+def measure_vendor(
+    backend: MultiCloudBackend, workload: str, n_qubits: int, depth: int, points: int,
+    repeat: int,
+) -> dict[str, Any]:
+    """Time Sampler.run up to the submit, before and after; compare the payloads."""
+    one, two, edges = _gates(backend)
+    circuit = parametrized_circuit(n_qubits, depth, one, two, edges, workload)
+    values = np.random.default_rng(5).uniform(-np.pi, np.pi, (points, circuit.num_parameters))
+    payloads: list[Any] = []
+
+    def fake_submit(found: list[Any], options: dict[str, Any], record_id: Any) -> list[str]:
+        payloads[:] = found
+        return [f"bench-{i}" for i in range(len(found))]
+
+    backend._submit_all = fake_submit  # type: ignore[method-assign]
+    _ = backend.target
+
+    def run(fast: bool) -> list[Any]:
+        sampler = Sampler(backend, options={"run_options": {"translate_once": fast}})
+        sampler.run([(circuit, values)], shots=100)
+        return list(payloads)
+
+    STATS.clear()
+    after_payloads = run(True)
+    rendered = STATS["rendered"]
+    before_payloads = run(False)
+    identical = _same(backend.vendor, before_payloads, after_payloads)
+    t_before, _ = best_of(lambda: run(False), repeat)
+    t_after, _ = best_of(lambda: run(True), repeat)
+    size = sum(len(json.dumps(p, default=str)) for p in after_payloads)
+    return {
+        "workload": workload, "qubits": n_qubits, "depth": depth, "points": points,
+        "instructions": len(circuit.data), "parameters": circuit.num_parameters,
+        "slots": sum(isinstance(p, ParameterExpression) for i in circuit.data for p in i.params),
+        "before_ms_per_point": t_before / points * 1e3,
+        "after_ms_per_point": t_after / points * 1e3,
+        "speedup": t_before / t_after if t_after else None,
+        "identical_payloads": identical, "rendered_points": rendered,
+        "payload_bytes": size, "vendor_jobs": len(after_payloads),
+    }
+
+
+def _same(vendor: str, before: list[Any], after: list[Any]) -> bool:
+    """Payloads equal; bound copies get fresh names, so IQM's circuit names are skipped."""
+    if vendor != "iqm":
+        return before == after
+
+    def unnamed(payloads: list[Any]) -> list[Any]:
+        return [
+            {**p, "circuits": [{**c, "name": ""} for c in p["circuits"]]} for p in payloads
+        ]
+
+    return unnamed(before) == unnamed(after)
+
+
+def run(
+    vendors: tuple[str, ...] = VENDORS, workloads: tuple[str, ...] = ("hea", "qaoa"),
+    n_qubits: int = 20, depth: int = 50, points: int = 1000, repeat: int = 3,
+) -> dict[str, Any]:
+    """Every vendor x workload."""
+    out: dict[str, Any] = {}
+    with MultiCloudProvider.emulated(vendors, job_store=False, noise=False) as provider:
+        for vendor in vendors:
+            backend = widened(provider.get_backend(DEVICES[vendor], vendor=vendor), 100)
+            out[vendor] = {
+                "device": backend.name,
+                "rows": [
+                    measure_vendor(backend, w, n_qubits, depth, points, repeat)
+                    for w in workloads
+                ],
+            }
+    return out
+
+
+# -- distinct circuits: parallel translation ----------------------------------------------
+
+
+def _translate_chunk(args: tuple[str, list[QuantumCircuit]]) -> int:
+    """In a worker: translate circuits for OQTOPUS (QASM 3), return the text size."""
+    from qiskit_multicloud.vendors.oqtopus.translate import to_program
+
+    return sum(len(to_program(c)) for c in args[1])
+
+
+def parallel(circuits: int = 1000, n_qubits: int = 20, depth: int = 50) -> dict[str, Any]:
+    """Serial vs 2 threads vs a 2-process pool translating distinct circuits (OQTOPUS)."""
+    one, two = ["rz", "sx", "x"], "cz"
+    edges = line_edges(n_qubits)
+    batch = [native_circuit(n_qubits, depth, one, two, edges, seed=s) for s in range(circuits)]
+    halves = [("oqtopus", batch[: circuits // 2]), ("oqtopus", batch[circuits // 2 :])]
+    start = time.perf_counter()
+    _translate_chunk(("oqtopus", batch))
+    serial = time.perf_counter() - start
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(_translate_chunk, halves))
+    threads = time.perf_counter() - start
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        list(pool.map(_translate_chunk, [("oqtopus", batch[:2])] * 2))  # warm the workers
+        start = time.perf_counter()
+        list(pool.map(_translate_chunk, halves))
+        processes = time.perf_counter() - start
+    return {
+        "circuits": circuits, "qubits": n_qubits, "depth": depth, "nproc": os.cpu_count(),
+        "serial_s": serial, "threads_2_s": threads, "processes_2_s": processes,
+    }
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The results table."""
+    rows = []
+    for vendor, entry in data.items():
+        for r in entry["rows"]:
+            rows.append([
+                vendor, r["workload"], r["instructions"], r["parameters"], r["slots"],
+                r["points"], f"{r['before_ms_per_point']:.3f}", f"{r['after_ms_per_point']:.3f}",
+                f"{r['speedup']:.1f}x", "yes" if r["identical_payloads"] else "NO",
+                r["rendered_points"],
+            ])
+    return table(
+        ["vendor", "workload", "instructions", "parameters", "angle slots", "points",
+         "before ms/point", "after ms/point", "speedup", "payloads identical",
+         "points rendered"],
+        rows,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vendors", default=",".join(VENDORS))
+    parser.add_argument("--workloads", default="hea,qaoa")
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--qubits", type=int, default=20)
+    parser.add_argument("--depth", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--parallel", action="store_true", help="measure parallel translation")
+    parser.add_argument("--circuits", type=int, default=1000, help="circuits for --parallel")
+    parser.add_argument("--output", type=Path, default=BENCH / "results" / "sweep.json")
+    args = parser.parse_args(argv)
+    if args.parallel:
+        result = parallel(args.circuits, args.qubits, args.depth)
+        print(json.dumps(result, indent=1))
+        data: dict[str, Any] = {"parallel": result}
+    else:
+        vendors = tuple(v for v in args.vendors.split(",") if v)
+        workloads = tuple(w for w in args.workloads.split(",") if w)
+        found = run(vendors, workloads, args.qubits, args.depth, args.points, args.repeat)
+        print(markdown(found))
+        data = {"sweep": found}
+    if args.output.exists():
+        previous = json.loads(args.output.read_text())
+        data = {**previous, **data}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(data, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

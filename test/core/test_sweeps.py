@@ -1,0 +1,255 @@
+"""Sweeps without re-translation: every vendor's output is byte-identical to binding each
+point with ``assign_parameters`` and translating it from scratch.
+
+Random parametrized circuits (transpiled to each vendor's basis, so parameters end up in
+expressions), expressions of several parameters (``2*t``, ``t + p``, ``-t``, ``t/2``,
+``t*t/q``, ``sin``), shared parameters and special values (0, -0.0, pi, -pi, pi/2, tiny and
+huge angles) are compared per point, as text or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import Parameter
+from qiskit.circuit.library import n_local
+
+from qiskit_multicloud.sweeps import (
+    STATS,
+    ParameterSweep,
+    SweepCircuits,
+    format_angles,
+    texts,
+)
+from qiskit_multicloud.vendors.iqm.translate import CircuitTranslator
+from qiskit_multicloud.vendors.oqc import translate as oqc
+from qiskit_multicloud.vendors.oqtopus import translate as oqtopus
+from qiskit_multicloud.vendors.qilimanjaro import translate as qilimanjaro
+from qiskit_multicloud.vendors.qoro import translate as qoro
+from qiskit_multicloud.vendors.translate import format_angle
+
+T, P, Q = Parameter("t"), Parameter("p"), Parameter("q")
+SPECIAL = [0.0, -0.0, math.pi, -math.pi, math.pi / 2, -math.pi / 4, 2 * math.pi, 1e-5, -1e-13,
+           1e17, 3.0, 0.5, 1 / math.pi, math.pi**2]
+
+#: vendor -> (basis, OpenQASM version, template writer, normal translation)
+TEXT_VENDORS: dict[str, tuple[list[str], int, Callable[..., str | None], Callable[..., str]]] = {
+    "oqc": (["rz", "sx", "x", "ecr"], 2, oqc.program_template, oqc.program),
+    "oqtopus": (["rz", "sx", "x", "cx"], 3, oqtopus.program_template, oqtopus.to_program),
+    "qilimanjaro": (
+        ["rz", "rx", "ry", "cz", "u"], 2, qilimanjaro.circuit_template, qilimanjaro.circuit_to_qasm
+    ),
+    "qoro": (["rz", "sx", "x", "cz", "rzz"], 2, qoro._fast_qasm, qoro.circuit_to_qasm),
+}
+
+
+def expressions_circuit(n: int = 3) -> QuantumCircuit:
+    """Every supported and unsupported expression shape, parameters shared across gates."""
+    circuit = QuantumCircuit(n, n, name="exprs")
+    shapes = [T, 2 * T, T + P, -T, T / 2, P / 3, 3 - T, (T + P) * (T - P), 2 * T - 1.5 * P,
+              abs(T), T * T / Q, T.sin(), 2 * T + 3 * P - Q / 7, T - 2 * P, T * P * Q]
+    for index, shape in enumerate(shapes):
+        circuit.rz(shape, index % n)
+        circuit.cx(index % n, (index + 1) % n)
+    circuit.rx(T, 0)
+    circuit.u(T, P, Q, 1)
+    circuit.measure(range(n), range(n))
+    return circuit
+
+
+def random_values(rows: int, columns: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(-4, 4, (rows, columns))
+    specials = np.array(SPECIAL)
+    mask = rng.random((rows, columns)) < 0.25
+    values[mask] = rng.choice(specials, size=int(mask.sum()))
+    return values
+
+
+def reference(circuit: QuantumCircuit, row: np.ndarray) -> QuantumCircuit | None:
+    """``assign_parameters`` of one point; ``None`` where Qiskit refuses the values."""
+    try:
+        return circuit.assign_parameters(row)
+    except ZeroDivisionError:  # an expression evaluates to inf
+        return None
+
+
+def test_values_are_bit_identical_to_assign_parameters() -> None:
+    circuit = expressions_circuit()
+    values = random_values(300, circuit.num_parameters, seed=1)
+    values[:4] = [[0.0, -0.0, 1.0], [-0.0, 0.0, -1.0], [math.pi, -math.pi, 0.5], [1, 2, 0.0]]
+    plan = ParameterSweep(circuit, values).plan
+    assert plan is not None
+    for point, row in enumerate(values):
+        bound = reference(circuit, row)
+        if bound is None:
+            assert not plan.usable[point]
+            continue
+        expected = [p for inst in bound.data for p in inst.params if inst.name != "measure"]
+        got = plan.values[point][plan.columns].tolist()
+        assert len(expected) == len(got)
+        for want, have in zip(expected, got, strict=True):
+            assert type(want) is float
+            assert want == have and math.copysign(1, want) == math.copysign(1, have), point
+
+
+def test_format_angles_matches_format_angle() -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate([
+        rng.uniform(-10, 10, 20000),
+        np.array(SPECIAL),
+        np.array([n * math.pi / d for n in range(-30, 31) for d in range(1, 40)]),
+        np.array([n / (d * math.pi) for n in range(1, 30) for d in range(1, 30)]),
+        rng.uniform(-1e-4, 1e-4, 200),
+        np.array([1e16, -1e16, 9.999e15, 123456789.0, 7e-5, 1e-4, -1e-4]),
+    ])
+    for eps in (1e-12, 1e-9):
+        assert format_angles(values, eps) == [format_angle(v, eps) for v in values.tolist()]
+
+
+def _sweep_of(circuit: QuantumCircuit, points: int, seed: int) -> ParameterSweep:
+    values = random_values(points, circuit.num_parameters, seed)
+    for row in values:
+        if reference(circuit, row) is None:
+            row[:] = 0.5  # binding would raise (an expression divides by zero)
+    return ParameterSweep(circuit, values, [{"point": i} for i in range(points)])
+
+
+def _transpiled_cases(basis: list[str]) -> list[QuantumCircuit]:
+    ansatz = n_local(4, ["ry", "rz"], "cx", reps=2, entanglement="linear")
+    ansatz.measure_all()
+    exprs = expressions_circuit()
+    cases = [
+        transpile(ansatz, basis_gates=basis, optimization_level=1, seed_transpiler=1),
+        transpile(exprs, basis_gates=basis, optimization_level=0, seed_transpiler=2),
+    ]
+    shared = QuantumCircuit(2, 2)
+    shared.rz(2 * T, 0)
+    shared.rz(2 * T, 1)  # the same expression twice and one sign-flipped
+    shared.rz(-2 * T, 1)
+    shared.cx(0, 1)
+    shared.measure([0, 1], [0, 1])
+    cases.append(transpile(shared, basis_gates=basis, optimization_level=0))
+    return cases
+
+
+@pytest.mark.parametrize("vendor", sorted(TEXT_VENDORS))
+def test_text_vendors_render_exactly_what_translation_of_each_bound_circuit_gives(
+    vendor: str,
+) -> None:
+    basis, version, template, translate = TEXT_VENDORS[vendor]
+    for number, circuit in enumerate(_transpiled_cases(basis)):
+        assert circuit.num_parameters
+        sweep = _sweep_of(circuit, 60, seed=number)
+        STATS.clear()
+        found = texts(SweepCircuits([sweep]), vendor, version, template, translate)
+        assert STATS["templates"] == 1
+        assert STATS["rendered"] >= 1
+        for point, text in enumerate(found):
+            bound = reference(circuit, sweep.values[point])
+            if bound is not None:
+                assert text == translate(bound), (vendor, number, point)
+
+
+def test_iqm_renders_the_instructions_of_each_bound_circuit() -> None:
+    names = [f"QB{i + 1}" for i in range(5)]
+    translator = CircuitTranslator(names)
+    for number, circuit in enumerate(_transpiled_cases(["r", "cz"])):
+        sweep = _sweep_of(circuit, 40, seed=10 + number)
+        STATS.clear()
+        found = translator.translate_all(SweepCircuits([sweep]))
+        assert STATS["templates"] == 1
+        for point, entry in enumerate(found):
+            bound = reference(circuit, sweep.values[point])
+            if bound is None:
+                continue
+            bound.name = sweep.point_name(point)
+            bound.metadata = {"point": point}
+            expected = CircuitTranslator(names).translate(bound)
+            assert json.dumps(entry) == json.dumps(expected), (number, point)
+
+
+def test_qoro_templates_from_a_sweep_equal_those_from_bound_circuits() -> None:
+    circuit = _transpiled_cases(TEXT_VENDORS["qoro"][0])[0]
+    sweep = _sweep_of(circuit, 30, seed=4)
+    bound = [sweep.bound(i) for i in range(len(sweep))]
+    STATS.clear()
+    fast = qoro.find_sweeps(SweepCircuits([sweep]))
+    assert STATS["bound"] <= 2  # the structure and the literal angles come from a point
+    assert fast == qoro.find_sweeps(bound)
+
+
+def test_points_that_cannot_be_rendered_are_bound_and_translated() -> None:
+    circuit = QuantumCircuit(1, 1)
+    circuit.rz(T / Q, 0)
+    circuit.measure(0, 0)
+    sweep = ParameterSweep(circuit, [[2.0, 1.0], [0.0, 1.0], [4.0, 0.5]])  # (q, t)
+    assert sweep.plan is not None and sweep.plan.usable.tolist() == [True, False, True]
+    STATS.clear()
+    with pytest.raises(ZeroDivisionError):  # what binding that point raises anyway
+        texts(SweepCircuits([sweep]), "oqc", 2, oqc.program_template, oqc.program)
+
+
+def test_parameters_outside_standard_gates_bind_every_point() -> None:
+    inner = QuantumCircuit(1, name="custom")
+    inner.rz(T, 0)
+    circuit = QuantumCircuit(1, 1)
+    circuit.append(inner.to_gate(), [0])
+    circuit.measure(0, 0)
+    sweep = ParameterSweep(circuit, [[0.1], [0.2]])
+    assert sweep.plan is None
+    STATS.clear()
+    found = texts(SweepCircuits([sweep]), "oqc", 2, oqc.program_template, oqc.program)
+    assert STATS["bound"] == 2 and STATS["rendered"] == 0
+    assert found == [oqc.program(sweep.bound(i)) for i in range(2)]
+
+
+def test_sweep_circuits_sequence_slices_and_layouts() -> None:
+    plain = QuantumCircuit(1, 1, name="plain")
+    plain.measure(0, 0)
+    circuit = QuantumCircuit(1, 1, name="swept")
+    circuit.rz(T, 0)
+    circuit.measure(0, 0)
+    sweep = ParameterSweep(circuit, [[0.1], [0.2], [0.3]], [{"i": i} for i in range(3)])
+    batch = SweepCircuits([plain, sweep, plain])
+    assert len(batch) == 5
+    assert batch[0] is plain and batch[4] is plain
+    assert batch.name_of(2) == sweep.point_name(1) == batch[2].name
+    assert batch[2].data[0].params == [0.2] and batch[2].metadata == {"i": 1}
+    middle = batch[1:3]
+    assert isinstance(middle, SweepCircuits) and len(middle) == 2
+    assert [layout.metadata for layout in middle.layouts()] == [{"i": 0}, {"i": 1}]
+    assert [layout.name for layout in batch.layouts()] == [c.name for c in batch]
+
+
+def test_bound_points_are_named_like_qiskit_bound_copies() -> None:
+    circuit = QuantumCircuit(1, 1, name="named")
+    circuit.rz(T, 0)
+    circuit.measure(0, 0)
+    sweep = ParameterSweep(circuit, [[0.1], [0.2]])
+    names = [sweep.point_name(0), sweep.point_name(1)]
+    assert len(set(names)) == 2 and all(n.startswith("named-") for n in names)
+    assert circuit.assign_parameters([0.3]).name.startswith("named-")
+
+
+def test_random_n_local_sweeps_many_seeds() -> None:
+    rng = random.Random(7)
+    for seed in range(6):
+        blocks = rng.sample(["rx", "ry", "rz"], 2)
+        ansatz = n_local(3, blocks, "cz", reps=rng.randint(1, 3))
+        ansatz.measure_all()
+        for vendor, (basis, version, template, translate) in TEXT_VENDORS.items():
+            native = transpile(ansatz, basis_gates=basis, optimization_level=rng.randint(0, 2),
+                               seed_transpiler=seed)
+            sweep = _sweep_of(native, 20, seed)
+            found = texts(SweepCircuits([sweep]), vendor, version, template, translate)
+            for point, text in enumerate(found):
+                bound = reference(native, sweep.values[point])
+                assert bound is not None
+                assert text == translate(bound), (vendor, seed, point)
