@@ -11,7 +11,9 @@ written per point). Both payloads are compared for equality.
 
 Workloads: ``hea`` gives every rotation angle its own parameter (a hardware-efficient
 ansatz: hundreds of distinct values per point); ``qaoa`` uses two parameters per layer in
-expressions (``2*g``, ``-b``, ``g + b``, ``b/2``), shared by many gates.
+one-parameter expressions (``2*g``, ``-2*g``, ``2*b``, ``b/2``) shared by many gates;
+``mixed`` also uses ``g + b``, an expression of two parameters, which Qiskit itself
+evaluates per point (see :mod:`qiskit_multicloud.sweeps` on binding order).
 
 Usage::
 
@@ -66,7 +68,9 @@ def parametrized_circuit(
             count += 1
             return Parameter(f"t{count:05d}")
         g, b = per_layer.setdefault(layer, (Parameter(f"g{layer:03d}"), Parameter(f"b{layer:03d}")))
-        return rng.choice([2 * g, -b, g + b, b / 2])
+        if workload == "qaoa":
+            return rng.choice([2 * g, -2 * g, 2 * b, b / 2])
+        return rng.choice([2 * g, -b, g + b, b / 2])  # "mixed": g + b has two parameters
 
     for layer in range(depth):
         if layer % 2 == 0 or not local:
@@ -154,7 +158,7 @@ def _same(vendor: str, before: list[Any], after: list[Any]) -> bool:
 
 
 def run(
-    vendors: tuple[str, ...] = VENDORS, workloads: tuple[str, ...] = ("hea", "qaoa"),
+    vendors: tuple[str, ...] = VENDORS, workloads: tuple[str, ...] = ("hea", "qaoa", "mixed"),
     n_qubits: int = 20, depth: int = 50, points: int = 1000, repeat: int = 3,
 ) -> dict[str, Any]:
     """Every vendor x workload."""
@@ -228,7 +232,7 @@ def markdown(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendors", default=",".join(VENDORS))
-    parser.add_argument("--workloads", default="hea,qaoa")
+    parser.add_argument("--workloads", default="hea,qaoa,mixed")
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--qubits", type=int, default=20)
     parser.add_argument("--depth", type=int, default=50)

@@ -55,3 +55,26 @@ def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert not before["templates"] and after["templates"]
     assert after["bytes_uploaded"] < before["bytes_uploaded"]
     assert "| qubits |" in proc.stdout
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
+def test_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    pytest.importorskip("werkzeug")
+    output = tmp_path / "sweep.json"
+    script = ROOT / "benchmarks" / "sweep.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--vendors", "oqc,iqm", "--points", "3", "--qubits", "4",
+         "--depth", "4", "--repeat", "1", "--output", str(output)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(output.read_text())["sweep"]["iqm"]["rows"]
+    assert {row["workload"] for row in rows} == {"hea", "qaoa", "mixed"}
+    assert all(row["identical_payloads"] and row["rendered_points"] == 3 for row in rows)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--parallel", "--circuits", "4", "--qubits", "4",
+         "--depth", "4", "--output", str(output)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(output.read_text())["parallel"]["circuits"] == 4

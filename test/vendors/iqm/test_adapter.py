@@ -22,9 +22,11 @@ from qiskit_multicloud.exceptions import (
     MalformedResponseError,
     VendorAPIError,
 )
+from qiskit_multicloud.sweeps import STATS, SweepCircuits
 from qiskit_multicloud.types import CircuitLayout
 from qiskit_multicloud.vendors.iqm.adapter import STATUS_MAP, IQMAdapter, IQMBackend
 from qiskit_multicloud.vendors.iqm.settings import IQMSettings, TokensFileAuth
+from test.vendors.sweep_helpers import bound_points, parametrized_sweep
 
 URL = "https://iqm.example"
 TOKEN = "s3cr3t-iqm-token"
@@ -549,3 +551,18 @@ def test_no_token_leaks() -> None:
     for text in (repr(settings), str(settings), repr(adapter), str(adapter), repr(provider),
                  repr(adapter.transport), repr(adapter.transport.auth)):
         assert TOKEN not in text
+
+
+def test_sweep_payload_equals_the_bound_one_and_is_sent(adapter: IQMAdapter) -> None:
+    device = _device(adapter)
+    sweep = parametrized_sweep(["r", "cz"])
+    options = {"shots": 10, "calibration_set_id": None, "use_timeslot": False}
+    STATS.clear()
+    payload = adapter.build_payload(device, SweepCircuits([sweep]), options)
+    assert STATS["rendered"] == len(sweep) and STATS["bound"] == 0
+    expected = adapter.build_payload(device, bound_points(sweep), options)
+    assert json.dumps(payload) == json.dumps(expected)  # -0.0 and 0.0 differ in JSON
+    with rm.Mocker() as m:
+        m.post(f"{URL}/api/v1/jobs/garnet/circuit", json=record("waiting"))
+        adapter.submit(device, payload, options)
+        assert m.request_history[0].json() == expected

@@ -19,10 +19,12 @@ from qiskit_multicloud.exceptions import (
     VendorAPIError,
 )
 from qiskit_multicloud.provider import MultiCloudProvider
+from qiskit_multicloud.sweeps import STATS, SweepCircuits
 from qiskit_multicloud.types import CircuitLayout
 from qiskit_multicloud.vendors.oqc import STATUS_MAP, OQCAdapter, OQCSettings
 from qiskit_multicloud.vendors.oqc import translate as tr
 from qiskit_multicloud.vendors.oqc.device import device_spec
+from test.vendors.sweep_helpers import bound_points, parametrized_sweep
 
 ENTRY = "https://cloud.oqc.app"
 QPU_URL = "https://uk.cloud.oqc.app/d865b5a184"
@@ -516,3 +518,22 @@ def test_refresh_device_reads_one_qpu(mocked: rm.Mocker, adapter: OQCAdapter) ->
     fresh = adapter.refresh_device(device)
     assert fresh.n_qubits == 6 and one.last_request.headers["Authentication-Token"] == TOKEN
     assert one.last_request.path == f"/admin/qpu/{LUCY}"
+
+
+def test_sweep_payload_equals_the_bound_one_and_is_sent(
+    mocked: rm.Mocker, adapter: OQCAdapter
+) -> None:
+    device = lucy(adapter)
+    sweep = parametrized_sweep(["rz", "sx", "x", "ecr"])
+    STATS.clear()
+    payload = adapter.build_payload(device, SweepCircuits([sweep]), OPTIONS)
+    assert STATS["rendered"] == len(sweep) and STATS["bound"] == 0
+    bound = bound_points(sweep)
+    assert payload == adapter.build_payload(device, bound, OPTIONS)
+    ids = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(len(sweep))]
+    mocked.post(f"{QPU_URL}/tasks", json=ids)
+    mocked.post(f"{QPU_URL}/tasks/submit", json=[{"task_id": i} for i in ids])
+    adapter.submit(device, payload, {**OPTIONS, "submission_tag": "qmc-s-0"})
+    sent = mocked.last_request.json()["tasks"]
+    assert [t["program"] for t in sent] == [tr.program(c) for c in bound]
+    assert [t["task_id"] for t in sent] == ids

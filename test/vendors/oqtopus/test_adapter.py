@@ -23,11 +23,13 @@ from qiskit_multicloud.exceptions import (
     MalformedResponseError,
     VendorAPIError,
 )
+from qiskit_multicloud.sweeps import STATS, SweepCircuits
 from qiskit_multicloud.target import build_target
 from qiskit_multicloud.types import CircuitLayout
 from qiskit_multicloud.vendors.oqtopus.adapter import STATUS_MAP, OqtopusAdapter
 from qiskit_multicloud.vendors.oqtopus.settings import OqtopusSettings
-from qiskit_multicloud.vendors.oqtopus.translate import pauli_terms
+from qiskit_multicloud.vendors.oqtopus.translate import pauli_terms, to_program
+from test.vendors.sweep_helpers import bound_points, parametrized_sweep
 
 URL = "https://oqtopus.example.org/stage"
 S3 = "https://oqtopus-bucket.s3.amazonaws.com/"
@@ -658,3 +660,27 @@ def test_estimate_payload_and_result(adapter: OqtopusAdapter, mock: Any) -> None
     )
     with pytest.raises(MalformedResponseError, match="stds"):
         adapter.estimation_result(JOB)
+
+
+def test_sweep_payload_equals_the_bound_one_and_is_sent(
+    adapter: OqtopusAdapter, mock: Any
+) -> None:
+    mock_devices(mock, [device(), SIMULATOR])
+    _, qulacs = adapter.list_devices()
+    sweep = parametrized_sweep(["rz", "sx", "x", "cx"], points=3)
+    STATS.clear()
+    payload = adapter.build_payload(qulacs, SweepCircuits([sweep]), {"shots": 10})
+    assert STATS["rendered"] == len(sweep) and STATS["bound"] == 0
+    bound = bound_points(sweep)
+    assert payload == adapter.build_payload(qulacs, bound, {"shots": 10})
+    assert payload["input"]["program"] == [to_program(c) for c in bound]
+    fields = {"key": f"{JOB}/input.zip"}
+    mock.post(f"{URL}/jobs", json={"job_id": JOB, "presigned_url": {"url": S3, "fields": fields}})
+    mock.post(S3, status_code=204)
+    mock.post(f"{URL}/jobs/{JOB}/submit", json={"message": "job submitted"})
+    mock.reset_mock()
+    assert adapter.submit(qulacs, payload, {"shots": 10}) == JOB
+    upload = mock.request_history[1].body
+    archive_bytes = upload[upload.index(b"PK\x03\x04") : upload.rindex(b"\r\n--")]
+    with zipfile.ZipFile(io.BytesIO(archive_bytes)) as archive:
+        assert json.loads(archive.read("input.json"))["program"] == [to_program(c) for c in bound]

@@ -23,11 +23,13 @@ from qiskit_multicloud.exceptions import (
     MalformedResponseError,
     VendorAPIError,
 )
+from qiskit_multicloud.sweeps import STATS, SweepCircuits
 from qiskit_multicloud.types import CircuitLayout
 from qiskit_multicloud.vendors.qilimanjaro import QilimanjaroAdapter, QilimanjaroSettings
 from qiskit_multicloud.vendors.qilimanjaro.adapter import STATUS_MAP
 from qiskit_multicloud.vendors.qilimanjaro.auth import GRANT_TYPE, SCOPE
 from qiskit_multicloud.vendors.qilimanjaro.translate import circuit_to_qasm, compress, decompress
+from test.vendors.sweep_helpers import bound_points, parametrized_sweep
 
 from .conftest import ACCESS, ACCESS2, API, API_KEY, REFRESH, URL, jwt, tokens
 
@@ -582,3 +584,18 @@ def test_skipping_samples_never_holds_the_inflated_shots() -> None:
     assert len(decoded) == 1000 and decoded[0]["counts"] == {"00": 500, "11": 500}
     assert text_size > 5_000_000
     assert peak < text_size / 4, (peak, text_size)
+
+
+def test_sweep_payload_equals_the_bound_one_and_is_sent(adapter, logged_in, requests_mock) -> None:
+    spec = device(adapter)
+    sweep = parametrized_sweep(["rz", "rx", "ry", "cz"])
+    options = {"shots": 10, "summary": "-"}
+    STATS.clear()
+    payload = adapter.build_payload(spec, SweepCircuits([sweep]), options)
+    assert STATS["rendered"] == len(sweep) and STATS["bound"] == 0
+    bound = bound_points(sweep)
+    assert payload == adapter.build_payload(spec, bound, options)
+    assert decompress(payload["description"], "test") == [circuit_to_qasm(c) for c in bound]
+    created = requests_mock.post(f"{API}/circuits", status_code=201, json={"job_id": 7})
+    assert adapter.submit(spec, payload, {}) == "7"
+    assert created.last_request.json()["description"] == payload["description"]

@@ -22,6 +22,7 @@ from qiskit_multicloud.exceptions import (
     MalformedResponseError,
     VendorAPIError,
 )
+from qiskit_multicloud.sweeps import STATS, SweepCircuits
 from qiskit_multicloud.types import CircuitLayout
 from qiskit_multicloud.vendors.qoro import histogram
 from qiskit_multicloud.vendors.qoro.adapter import (
@@ -36,6 +37,7 @@ from qiskit_multicloud.vendors.qoro.translate import (
     decode_ham_ops,
     encode_ham_ops,
 )
+from test.vendors.sweep_helpers import bound_points, parametrized_sweep
 
 URL = "https://qoro.example/api"
 KEY = "sk-qoro-very-secret-123"
@@ -505,3 +507,17 @@ def test_secret_never_shown(adapter: QoroAdapter, monkeypatch: pytest.MonkeyPatc
         f"{settings}",
     ):
         assert KEY not in text
+
+
+def test_sweep_uploads_the_template_of_the_bound_circuits(adapter: QoroAdapter, mock: Any) -> None:
+    sim = next(d for d in adapter.list_devices() if d.simulator)
+    sweep = parametrized_sweep(["rz", "sx", "x", "cz"], points=6)
+    STATS.clear()
+    payload = adapter.build_payload(sim, SweepCircuits([sweep]), {"shots": 10})
+    assert STATS["bound"] <= 2  # one point gives the structure and the literal angles
+    assert payload == adapter.build_payload(sim, bound_points(sweep), {"shots": 10})
+    assert "circuit_template" in payload["fragments"][0]
+    mock.post(f"{URL}/job/init/", status_code=201, json={"job_id": "sw-1"})
+    mock.post(f"{URL}/job/sw-1/add_circuits/", json={"status": "ok"})
+    assert adapter.submit(sim, payload, {"shots": 10}) == "sw-1"
+    assert mock.request_history[-1].json() == payload["fragments"][-1]
