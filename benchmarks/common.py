@@ -128,28 +128,34 @@ def native_circuit(
     two_qubit: str,
     edges: Sequence[tuple[int, int]],
     seed: int = 11,
+    angle: Callable[[int], Any] | None = None,
+    name: str | None = None,
 ) -> QuantumCircuit:
     """A random circuit already in a device's native basis, ``depth`` layers deep.
 
     Odd layers put a random native 1-qubit gate on every qubit; even layers put the native
     2-qubit gate on a random set of disjoint coupled pairs among qubits ``0..n-1``.
+    ``angle(layer)``, if given, makes each ``rz``/``r`` angle (e.g. a parameter).
     """
     rng = random.Random(seed)
-    circuit = QuantumCircuit(n_qubits, n_qubits, name=f"q{n_qubits}_d{depth}")
+    circuit = QuantumCircuit(n_qubits, n_qubits, name=name or f"q{n_qubits}_d{depth}")
     local = [(a, b) for a, b in edges if a < n_qubits and b < n_qubits and a != b]
     make_2q = {"cz": CZGate, "cx": CXGate, "ecr": ECRGate}[two_qubit]
     for layer in range(depth):
         if layer % 2 == 0 or not local:
             for q in range(n_qubits):
-                name = rng.choice(list(one_qubit))
-                angle = rng.uniform(-3.14, 3.14)
+                gate_name = rng.choice(list(one_qubit))
+                value = rng.uniform(-3.14, 3.14)
                 gate: Any
-                if name == "rz":
-                    gate = RZGate(angle)
-                elif name == "r":
-                    gate = RGate(angle, rng.uniform(-3.14, 3.14))
+                if gate_name == "rz":
+                    gate = RZGate(value if angle is None else angle(layer))
+                elif gate_name == "r":
+                    phase = rng.uniform(-3.14, 3.14)
+                    gate = (
+                        RGate(value, phase) if angle is None else RGate(angle(layer), angle(layer))
+                    )
                 else:
-                    gate = {"sx": SXGate, "x": XGate}[name]()
+                    gate = {"sx": SXGate, "x": XGate}[gate_name]()
                 circuit.append(gate, [q])
         else:
             used: set[int] = set()

@@ -40,7 +40,6 @@ import numpy as np
 from common import BENCH, VENDORS, best_of, native_circuit, table
 from overhead import DEVICES, ONE_QUBIT, TWO_QUBIT, widened
 from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
-from qiskit.circuit.library import CXGate, CZGate, ECRGate, RGate, RZGate, SXGate, XGate
 
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.backend import MultiCloudBackend
@@ -53,12 +52,9 @@ def parametrized_circuit(
     n_qubits: int, depth: int, one_qubit: list[str], two_qubit: str,
     edges: list[tuple[int, int]], workload: str, seed: int = 11,
 ) -> QuantumCircuit:
-    """Like ``common.native_circuit``, with every ``rz``/``r`` angle a parameter (``hea``)
-    or an expression of two per-layer parameters (``qaoa``)."""
+    """``common.native_circuit`` with every ``rz``/``r`` angle a parameter (``hea``) or an
+    expression of two per-layer parameters (``qaoa``, ``mixed``)."""
     rng = random.Random(seed)
-    circuit = QuantumCircuit(n_qubits, n_qubits, name=f"{workload}_q{n_qubits}_d{depth}")
-    local = [(a, b) for a, b in edges if a < n_qubits and b < n_qubits and a != b]
-    make_2q = {"cz": CZGate, "cx": CXGate, "ecr": ECRGate}[two_qubit]
     count = 0
     per_layer: dict[int, tuple[Parameter, Parameter]] = {}
 
@@ -72,26 +68,10 @@ def parametrized_circuit(
             return rng.choice([2 * g, -2 * g, 2 * b, b / 2])
         return rng.choice([2 * g, -b, g + b, b / 2])  # "mixed": g + b has two parameters
 
-    for layer in range(depth):
-        if layer % 2 == 0 or not local:
-            for q in range(n_qubits):
-                name = rng.choice(one_qubit)
-                gate: Any
-                if name == "rz":
-                    gate = RZGate(angle(layer))
-                elif name == "r":
-                    gate = RGate(angle(layer), angle(layer))
-                else:
-                    gate = {"sx": SXGate, "x": XGate}[name]()
-                circuit.append(gate, [q])
-        else:
-            used: set[int] = set()
-            for a, b in rng.sample(local, len(local)):
-                if a not in used and b not in used:
-                    used.update((a, b))
-                    circuit.append(make_2q(), [a, b])
-    circuit.measure(range(n_qubits), range(n_qubits))
-    return circuit
+    return native_circuit(
+        n_qubits, depth, one_qubit, two_qubit, edges, seed=seed, angle=angle,
+        name=f"{workload}_q{n_qubits}_d{depth}",
+    )
 
 
 def _gates(backend: MultiCloudBackend) -> tuple[list[str], str, list[tuple[int, int]]]:

@@ -497,6 +497,14 @@ class SweepCircuits(Sequence[QuantumCircuit]):
         return list(self)
 
 
+def as_run_input(parts: Sequence[QuantumCircuit | ParameterSweep]) -> Sequence[QuantumCircuit]:
+    """What a primitive hands ``backend.run``: a :class:`SweepCircuits` when some parts are
+    sweeps, else the plain list of circuits."""
+    if any(isinstance(part, ParameterSweep) for part in parts):
+        return SweepCircuits(parts)
+    return [part for part in parts if isinstance(part, QuantumCircuit)]
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection inside (building many containers that are not garbage

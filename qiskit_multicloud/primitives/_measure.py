@@ -20,6 +20,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.quantum_info import PauliList
 
 from ..backend import MultiCloudBackend
+from ..sweeps import ParameterSweep
 from ._common import META_KEY
 
 #: Basis per measured qubit: ((qubit, "X" | "Y" | "Z"), ...).
@@ -116,11 +117,13 @@ def measured_circuits(
     n_pubs: int,
     pub: EstimatorPub,
     abelian_grouping: bool = True,
-) -> list[QuantumCircuit]:
+) -> list[QuantumCircuit | ParameterSweep]:
     """Every circuit the client-side Estimator runs for one pub.
 
     The first circuit of the pub also carries the pub's shapes, observables and precision,
-    so results can be rebuilt from the job's stored layouts alone.
+    so results can be rebuilt from the job's stored layouts alone. When every parameter set
+    measures the same terms, each measured group is one parameter sweep (translated once by
+    the backend, see :mod:`qiskit_multicloud.sweeps`) instead of a bound circuit per set.
     """
     observables = observable_dicts(pub)
     param_shape = tuple(pub.parameter_values.shape)
@@ -134,7 +137,6 @@ def measured_circuits(
         labels.update(k for k in observables[int(obs_of[element])] if set(k) - {"I"})
     if not any(needed.values()):
         needed = {0: set()}  # identity only: still run one circuit to carry the metadata
-    bound = np.ravel(pub.parameter_values.bind_all(pub.circuit)).tolist()
     num_qubits = pub.circuit.num_qubits
     rotations = NativeRotations(backend, num_qubits)
     head: dict[str, Any] = {
@@ -143,7 +145,13 @@ def measured_circuits(
         "observables": observables,
         "precision": pub.precision,
     }
-    circuits: list[QuantumCircuit] = []
+    label_sets = {frozenset(found) for found in needed.values()}
+    same_terms = len(label_sets) == 1 and len(needed) == math.prod(param_shape)
+    if pub.circuit.num_parameters and same_terms:
+        return _measured_sweeps(pub, index, n_pubs, sorted(needed[0]), abelian_grouping,
+                                rotations, head)
+    bound = np.ravel(pub.parameter_values.bind_all(pub.circuit)).tolist()
+    circuits: list[QuantumCircuit | ParameterSweep] = []
     for param in sorted(needed):
         groups = qwc_groups(sorted(needed[param]), abelian_grouping) or [[]]
         for group in groups:
@@ -157,6 +165,38 @@ def measured_circuits(
                 meta.update(head)
             circuits.append(_with_measurements(bound[param], basis, qubits, rotations, meta))
     return circuits
+
+
+def _measured_sweeps(
+    pub: EstimatorPub,
+    index: int,
+    n_pubs: int,
+    labels: list[str],
+    abelian_grouping: bool,
+    rotations: NativeRotations,
+    head: Mapping[str, Any],
+) -> list[QuantumCircuit | ParameterSweep]:
+    """One :class:`~qiskit_multicloud.sweeps.ParameterSweep` per measured group when every
+    parameter set measures the same terms: the parametrized circuit with the group's
+    rotations and measurements, over all parameter sets (nothing is bound here)."""
+    circuit = pub.circuit
+    values = pub.parameter_values.as_array(circuit.parameters).reshape(-1, circuit.num_parameters)
+    out: list[QuantumCircuit | ParameterSweep] = []
+    for group in qwc_groups(labels, abelian_grouping) or [[]]:
+        basis = group_basis(group, circuit.num_qubits)
+        qubits = [q for q, _ in basis] or [0]
+        template = _with_measurements(circuit, basis, qubits, rotations, {})
+        metadata = []
+        for param in range(values.shape[0]):
+            meta: dict[str, Any] = {
+                "kind": "estimator", "pub": index, "n_pubs": n_pubs, "param": param,
+                "group": group, "qubits": qubits, "offset": circuit.num_clbits,
+            }
+            if not out and not param:
+                meta.update(head)
+            metadata.append({META_KEY: meta})
+        out.append(ParameterSweep(template, values, metadata))
+    return out
 
 
 def _with_measurements(

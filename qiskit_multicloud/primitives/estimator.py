@@ -31,6 +31,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from ..backend import MultiCloudBackend
 from ..exceptions import MultiCloudError
 from ..job import MultiCloudJob
+from ..sweeps import ParameterSweep, as_run_input
 from ._common import (
     RUN_SEPARATOR,
     TAG_PREFIX,
@@ -139,7 +140,7 @@ class Estimator(BaseEstimatorV2):
             )
         if bridge is not None:
             return run_native(self._backend, bridge, coerced, shots, self._options.run_options)
-        circuits: list[QuantumCircuit] = []
+        circuits: list[QuantumCircuit | ParameterSweep] = []
         for index, pub in enumerate(coerced):
             circuits.extend(
                 measured_circuits(
@@ -148,7 +149,7 @@ class Estimator(BaseEstimatorV2):
             )
         options = dict(self._options.run_options)
         tags = [*(options.pop("job_tags", None) or ()), f"{TAG_PREFIX}estimator"]
-        job = self._backend.run(circuits, shots=shots, job_tags=tags, **options)
+        job = self._backend.run(as_run_input(circuits), shots=shots, job_tags=tags, **options)
         return MultiCloudPrimitiveJob([job], finish_estimator, "estimator")
 
     def retrieve(self, job_id: str) -> MultiCloudPrimitiveJob:

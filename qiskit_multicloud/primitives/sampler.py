@@ -24,7 +24,7 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from ..backend import MultiCloudBackend
 from ..exceptions import MultiCloudError
 from ..job import MultiCloudJob
-from ..sweeps import ParameterSweep, SweepCircuits
+from ..sweeps import ParameterSweep, as_run_input
 from ._common import META_KEY, RUN_SEPARATOR, TAG_PREFIX, Outcome, outcomes_of, register_offsets
 from .job import MultiCloudPrimitiveJob, retrieve_primitive_job
 
@@ -135,12 +135,9 @@ class Sampler(BaseSamplerV2):
     ) -> MultiCloudJob:
         options = dict(self._options.run_options)
         tags = [*(options.pop("job_tags", None) or ()), f"{TAG_PREFIX}sampler"]
-        circuits: Sequence[QuantumCircuit] = (
-            SweepCircuits(parts)
-            if any(isinstance(part, ParameterSweep) for part in parts)
-            else [part for part in parts if isinstance(part, QuantumCircuit)]
+        return self._backend.run(
+            as_run_input(parts), shots=shots, memory=memory, job_tags=tags, **options
         )
-        return self._backend.run(circuits, shots=shots, memory=memory, job_tags=tags, **options)
 
     def retrieve(self, job_id: str) -> MultiCloudPrimitiveJob:
         """Rebuild a Sampler job from its id through the backend's provider and job store.

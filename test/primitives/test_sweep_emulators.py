@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from qiskit import transpile
 from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
 
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.jobstore import JobStore
-from qiskit_multicloud.primitives import Sampler, retrieve_primitive_job
+from qiskit_multicloud.primitives import Estimator, Sampler, retrieve_primitive_job
 from qiskit_multicloud.sweeps import STATS
 from test.conftest import FAST
 
@@ -100,3 +101,50 @@ def test_sweep_counts_equal_the_bound_path(
     finally:
         fast_provider.close()
         slow_provider.close()
+
+
+def _estimate(
+    vendor: str, emulator_factory: Callable[..., Any], fast: bool
+) -> tuple[np.ndarray, dict[str, int]]:
+    importlib.import_module(f"qiskit_multicloud.vendors.{vendor}")
+    handle = emulator_factory(vendor, seed=5)
+    provider = MultiCloudProvider({vendor: handle.settings()}, vendors=[vendor], job_store=False)
+    try:
+        backend = min(
+            (b for b in provider.backends(vendor=vendor) if b.online and b.num_qubits >= 2),
+            key=lambda b: b.num_qubits,
+        )
+        backend.submit_concurrency = 1
+        theta = Parameter("theta")
+        circuit = QuantumCircuit(2)
+        circuit.ry(theta, 0)
+        circuit.cx(0, 1)
+        circuit.rz(2 * theta, 1)
+        isa = transpile(circuit, backend, seed_transpiler=3)
+        observables = [
+            SparsePauliOp(label).apply_layout(isa.layout) for label in ("ZZ", "XX", "ZI")
+        ]
+        angles = np.linspace(-np.pi, np.pi, 5).reshape(5, 1)
+        options = {"native": False, "run_options": {**FAST, "translate_once": fast}}
+        STATS.clear()
+        job = Estimator(backend, options=options).run(
+            [(isa, [[o] for o in observables], angles.T.reshape(1, 5, 1))], precision=0.1
+        )
+        stats = dict(STATS)
+        return job.result()[0].data.evs, stats
+    finally:
+        provider.close()
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_estimator_sweep_values_equal_the_bound_path(
+    vendor: str, emulator_factory: Callable[..., Any]
+) -> None:
+    fast, fast_stats = _estimate(vendor, emulator_factory, True)
+    slow, slow_stats = _estimate(vendor, emulator_factory, False)
+    assert fast.shape == (3, 5)
+    assert (fast_stats.get("rendered", 0) >= 5) or (vendor == "qoro")
+    assert slow_stats.get("rendered", 0) == 0
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_allclose(fast[0], 1.0, atol=0.01)  # <ZZ> of cos|00> + sin|11>
+    np.testing.assert_allclose(fast[2], np.cos(np.linspace(-np.pi, np.pi, 5)), atol=0.35)
