@@ -92,7 +92,7 @@ def measure_vendor(
     values = np.random.default_rng(5).uniform(-np.pi, np.pi, (points, circuit.num_parameters))
     payloads: list[Any] = []
 
-    def fake_submit(found: list[Any], options: dict[str, Any], record_id: Any) -> list[str]:
+    def fake_submit(found: list[Any], *rest: Any) -> list[str]:
         payloads[:] = found
         return [f"bench-{i}" for i in range(len(found))]
 
