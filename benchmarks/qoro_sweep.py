@@ -1,33 +1,50 @@
-"""Qoro parametric sweep: bytes uploaded and wall time with and without templates.
+"""Qoro parametric sweep: bytes uploaded (and wall time) with and without templates.
 
-One Sampler pub = one parametrised circuit (QAOA p=1 MaxCut on a ring or a complete graph
-of ``--qubits`` qubits, parameters gamma and beta) over a ``--points`` grid of values, run on
-``qoro_maestro`` of a Qoro emulator in a separate process. ``templates=False`` uploads every
-bound circuit (the behaviour before #15.3); ``templates=True`` uploads one parametric
-template plus the values. Bytes = request bodies the client sent (job/init/ and every
-add_circuits/ fragment), counted by a response hook on the adapter's HTTP session.
+One Sampler pub = one parametrised circuit over ``--points`` parameter sets, bound the way
+the Sampler binds them (one circuit per set, ONE ``backend.run``), on ``qoro_maestro`` of a
+Qoro emulator in a separate process. ``templates=False`` uploads every bound circuit (the
+behaviour before #15.3); ``templates=True`` (the default) uploads one parametric template
+plus one row of values per point. Bytes = request bodies the client sent (``job/init/`` and
+every ``add_circuits/`` body), counted by a response hook on the adapter's HTTP session.
 
-    python benchmarks/qoro_sweep.py [--points 1000] [--qubits 4,8,12] [--graphs ring,complete]
-                                    [--shots 100]
+Cases (``--cases``, comma-separated; default all):
 
-Wall time is the Sampler run end to end (upload, emulator simulation, polling every 0.05 s,
-results), median of ``--repeat`` runs; ``build_payload_s`` times the client's translation
-alone. Prints a markdown table and writes ``benchmarks/results/qoro_sweep.json``.
+* ``ring-N`` / ``complete-N``: QAOA p=1 MaxCut (``rzz(2*gamma)`` per edge, ``rx(2*beta)``
+  per qubit) on a ring or complete graph of N qubits; a near-square grid of (gamma, beta).
+* ``ring-N-pP``: QAOA with P layers on a ring (2P parameters), random values.
+* ``sk-N``: QAOA p=1 on an SK model with +-1 couplings (``rzz(+-2*gamma)``): three angle
+  columns, two free parameters (the ``-2*gamma`` slots follow from ``2*gamma`` exactly).
+* ``hea-NxD-kK``: hardware-efficient ansatz, N qubits x D layers of ``ry`` on every qubit +
+  a ``cx`` ladder, the layers cycling through K parameters (``kall``: every ``ry`` its own
+  parameter, N*D of them -- the opposite case). Random values.
+
+Bytes are measured by submitting the sweep and cancelling the job at once (the emulator
+simulates lazily, so nothing runs): cheap for 20-qubit circuits. ``--e2e CASES`` also runs
+those cases through the Sampler end to end (upload, emulator simulation, polling every
+0.05 s, results) for wall time, median of ``--repeat`` runs.
+
+    python benchmarks/qoro_sweep.py [--points 1000] [--cases ring-4,hea-20x50-k4]
+                                    [--e2e ring-4,ring-12] [--shots 100] [--repeat 1]
+
+Prints a markdown table and writes ``benchmarks/results/qoro_sweep.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import Parameter
+from qiskit.circuit import Parameter, ParameterVector
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,25 +52,78 @@ from benchmarks.common import BENCH, EmulatorProcess, request_delta
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.emulators import settings_for
 from qiskit_multicloud.primitives import Sampler
+from qiskit_multicloud.primitives.sampler import _pub_circuits
+
+DEFAULT_CASES = (
+    "ring-4,ring-12,complete-12,complete-16,complete-20,ring-20-p2,ring-20-p3,sk-16,"
+    "hea-20x50-k4,hea-20x10-kall"
+)
 
 
-def qaoa(n_qubits: int, graph: str = "ring") -> QuantumCircuit:
-    """QAOA p=1 for MaxCut: H layer, rzz(2*gamma) per edge, rx(2*beta) per qubit.
-
-    ``graph`` is ``ring`` (n edges) or ``complete`` (n(n-1)/2 edges, e.g. an SK model).
-    """
-    gamma, beta = Parameter("gamma"), Parameter("beta")
-    circuit = QuantumCircuit(n_qubits, name=f"qaoa_{graph}_{n_qubits}")
-    circuit.h(range(n_qubits))
+def edges(n_qubits: int, graph: str) -> list[tuple[int, int]]:
+    """A ring (n edges) or the complete graph (n(n-1)/2 edges)."""
     if graph == "ring":
-        edges = [(q, (q + 1) % n_qubits) for q in range(n_qubits)]
-    else:
-        edges = [(a, b) for a in range(n_qubits) for b in range(a + 1, n_qubits)]
-    for a, b in edges:
-        circuit.rzz(2 * gamma, a, b)
+        return [(q, (q + 1) % n_qubits) for q in range(n_qubits)]
+    return [(a, b) for a in range(n_qubits) for b in range(a + 1, n_qubits)]
+
+
+def qaoa(n_qubits: int, graph: str = "ring", layers: int = 1) -> QuantumCircuit:
+    """QAOA for MaxCut: H layer, then per layer rzz(2*gamma) per edge, rx(2*beta) per qubit."""
+    gammas, betas = ParameterVector("gamma", layers), ParameterVector("beta", layers)
+    circuit = QuantumCircuit(n_qubits, name=f"qaoa_{graph}_{n_qubits}_p{layers}")
+    circuit.h(range(n_qubits))
+    for gamma, beta in zip(gammas, betas, strict=True):
+        for a, b in edges(n_qubits, graph):
+            circuit.rzz(2 * gamma, a, b)
+        circuit.rx(2 * beta, range(n_qubits))
+    circuit.measure_all()
+    return circuit
+
+
+def sk_model(n_qubits: int) -> QuantumCircuit:
+    """QAOA p=1 on an SK model with random +-1 couplings (seeded): rzz(+-2*gamma)."""
+    gamma, beta = Parameter("gamma"), Parameter("beta")
+    pairs = edges(n_qubits, "complete")
+    signs = np.random.default_rng(1).choice([-1.0, 1.0], size=len(pairs))
+    circuit = QuantumCircuit(n_qubits, name=f"sk_{n_qubits}")
+    circuit.h(range(n_qubits))
+    for sign, (a, b) in zip(signs, pairs, strict=True):
+        circuit.rzz(2 * float(sign) * gamma, a, b)
     circuit.rx(2 * beta, range(n_qubits))
     circuit.measure_all()
     return circuit
+
+
+def hardware_efficient(n_qubits: int, depth: int, n_params: int | None) -> QuantumCircuit:
+    """``depth`` layers of ry on every qubit + a cx ladder; ``n_params`` parameters cycled
+    over the layers (``None``: one parameter per ry)."""
+    count = n_qubits * depth if n_params is None else n_params
+    thetas = ParameterVector("theta", count)
+    circuit = QuantumCircuit(n_qubits, name=f"hea_{n_qubits}x{depth}_{count}")
+    for layer in range(depth):
+        for qubit in range(n_qubits):
+            index = layer * n_qubits + qubit if n_params is None else layer % n_params
+            circuit.ry(thetas[index], qubit)
+        for qubit in range(n_qubits - 1):
+            circuit.cx(qubit, qubit + 1)
+    circuit.measure_all()
+    return circuit
+
+
+def case_circuit(name: str) -> QuantumCircuit:
+    """The circuit of a case name (see the module docstring)."""
+    builders: list[tuple[str, Callable[..., QuantumCircuit]]] = [
+        (r"(ring|complete)-(\d+)", lambda g, n: qaoa(int(n), g)),
+        (r"(ring|complete)-(\d+)-p(\d+)", lambda g, n, p: qaoa(int(n), g, int(p))),
+        (r"sk-(\d+)", lambda n: sk_model(int(n))),
+        (r"hea-(\d+)x(\d+)-k(\d+|all)",
+         lambda n, d, k: hardware_efficient(int(n), int(d), None if k == "all" else int(k))),
+    ]
+    for pattern, build in builders:
+        match = re.fullmatch(pattern, name)
+        if match:
+            return build(*match.groups())
+    raise SystemExit(f"unknown case {name!r}")
 
 
 def grid(points: int) -> np.ndarray:
@@ -64,21 +134,62 @@ def grid(points: int) -> np.ndarray:
     return np.array(pairs[:points])
 
 
-def measure(
-    emu: EmulatorProcess, n_qubits: int, graph: str, points: int, shots: int, templates: bool
+def case_values(circuit: QuantumCircuit, points: int) -> np.ndarray:
+    """A 2-parameter grid, or seeded uniform values in [0, 2 pi) for more parameters."""
+    if circuit.num_parameters == 2:
+        return grid(points)
+    return np.random.default_rng(1).uniform(0, 2 * np.pi, size=(points, circuit.num_parameters))
+
+
+class Uploads:
+    """Request bodies sent by one backend's adapter (a response hook on its session)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.bodies: list[bytes] = []
+        backend.adapter.transport._session.hooks["response"].append(self._record)
+
+    def _record(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        body = response.request.body or b""
+        self.bodies.append(body.encode() if isinstance(body, str) else body)
+
+    def take(self) -> list[bytes]:
+        bodies, self.bodies = self.bodies, []
+        return bodies
+
+
+def measure_bytes(
+    backend: Any, uploads: Uploads, circuit: QuantumCircuit, values: np.ndarray, shots: int,
+    templates: bool,
 ) -> dict[str, Any]:
-    """One Sampler run of the sweep; bytes, requests and wall time."""
-    provider = MultiCloudProvider(
-        {"qoro": settings_for("qoro", emu.url, emu.token)}, vendors=["qoro"], job_store=False
-    )
-    backend = provider.get_backend("qoro_maestro")
-    circuit = transpile(qaoa(n_qubits, graph), backend, seed_transpiler=1)
-    values = grid(points)
-    sent: list[int] = []
-    session = backend.adapter.transport._session
-    session.hooks["response"].append(
-        lambda response, *args, **kwargs: sent.append(len(response.request.body or b""))
-    )
+    """Submit the Sampler's bound circuits in one run and cancel at once: bytes, requests."""
+    circuits = _pub_circuits(0, SamplerPub.coerce((circuit, values), shots), 1)
+    options = {"shots": shots, "templates": templates}
+    start = time.perf_counter()
+    backend.adapter.build_payload(backend.device, circuits, options)
+    build = time.perf_counter() - start
+    uploads.take()
+    start = time.perf_counter()
+    job = backend.run(circuits, shots=shots, templates=templates)
+    submit = time.perf_counter() - start
+    bodies = uploads.take()
+    job.cancel()
+    uploads.take()
+    templated = [json.loads(b) for b in bodies if b.startswith(b'{"circuit_template"')]
+    return {
+        "templates": templates,
+        "bytes_uploaded": sum(map(len, bodies)),
+        "upload_requests": len(bodies) - 1,
+        "parameters_sent": len(templated[0]["parameter_names"]) if templated else 0,
+        "submit_s": round(submit, 3),
+        "build_payload_s": round(build, 3),
+    }
+
+
+def measure_e2e(
+    emu: EmulatorProcess, backend: Any, circuit: QuantumCircuit, values: np.ndarray,
+    shots: int, templates: bool,
+) -> dict[str, Any]:
+    """One Sampler run end to end: wall time and requests."""
     sampler = Sampler(
         backend, options={"run_options": {"templates": templates, "poll_interval": 0.05}}
     )
@@ -86,62 +197,72 @@ def measure(
     start = time.perf_counter()
     result = sampler.run([(circuit, values)], shots=shots).result()
     wall = time.perf_counter() - start
-    delta = request_delta(before, emu.stats())
     assert result[0].data.meas.num_shots == shots
-    circuits = [circuit.assign_parameters(v) for v in values]
-    options = {"shots": shots, "templates": templates}
-    start = time.perf_counter()
-    backend.adapter.build_payload(backend.device, circuits, options)
-    build = time.perf_counter() - start
-    return {
-        "qubits": n_qubits,
-        "graph": graph,
-        "points": points,
-        "shots": shots,
-        "templates": templates,
-        "bytes_uploaded": sum(sent),
-        "upload_requests": sum(
-            count for route, count in delta["by_route"].items() if "add_circuits" in route
-        ),
-        "requests": delta["requests"],
-        "wall_s": round(wall, 3),
-        "build_payload_s": round(build, 3),
-    }
+    return {"wall_s": round(wall, 3), "requests": request_delta(before, emu.stats())["requests"]}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=1000)
-    parser.add_argument("--qubits", default="4,8,12")
-    parser.add_argument("--graphs", default="ring,complete", help="ring and/or complete")
+    parser.add_argument("--cases", default=DEFAULT_CASES)
+    parser.add_argument("--e2e", default="", help="cases also run end to end for wall time")
     parser.add_argument("--shots", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per case; medians")
+    parser.add_argument("--repeat", type=int, default=1, help="e2e runs per case; medians")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "qoro_sweep.json")
     args = parser.parse_args(argv)
     rows = []
     with EmulatorProcess.start("qoro") as emu:
-        for graph in args.graphs.split(","):
-            for n_qubits in (int(q) for q in args.qubits.split(",")):
-                for templates in (False, True):
+        provider = MultiCloudProvider(
+            {"qoro": settings_for("qoro", emu.url, emu.token)}, vendors=["qoro"],
+            job_store=False,
+        )
+        backend = provider.get_backend("qoro_maestro")
+        uploads = Uploads(backend)
+        e2e = [c for c in args.e2e.split(",") if c]
+        for name in [c for c in args.cases.split(",") if c]:
+            circuit = transpile(case_circuit(name), backend, seed_transpiler=1)
+            values = case_values(circuit, args.points)
+            row: dict[str, Any] = {
+                "case": name,
+                "qubits": circuit.num_qubits,
+                "ops": len(circuit.data),
+                "free_parameters": circuit.num_parameters,
+                "points": args.points,
+                "shots": args.shots,
+            }
+            for templates in (False, True):
+                key = "after" if templates else "before"
+                row[key] = measure_bytes(
+                    backend, uploads, circuit, values, args.shots, templates
+                )
+                if name in e2e:
                     runs = [
-                        measure(emu, n_qubits, graph, args.points, args.shots, templates)
+                        measure_e2e(emu, backend, circuit, values, args.shots, templates)
                         for _ in range(args.repeat)
                     ]
-                    row = dict(runs[0])
-                    for key in ("wall_s", "build_payload_s"):
-                        row[key] = statistics.median(run[key] for run in runs)
-                    rows.append(row)
-    print("| graph | qubits | points | bytes before | bytes after | ratio | wall before s | "
-          "wall after s | build_payload before s | after s | upload requests before/after |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for before, after in zip(rows[::2], rows[1::2], strict=True):
+                    row[key]["wall_s"] = statistics.median(r["wall_s"] for r in runs)
+                    row[key]["requests"] = runs[0]["requests"]
+            after, before = row["after"]["bytes_uploaded"], row["before"]["bytes_uploaded"]
+            row["ratio"] = round(after / before, 4)
+            row["after_bytes_per_point"] = round(after / args.points, 1)
+            rows.append(row)
+            print(f"{name}: {before} -> {after} bytes ({row['ratio']:.3f})", file=sys.stderr)
+        provider.close()
+    print(
+        "| case | qubits | ops | free params | params sent | points | bytes before | "
+        "bytes after | ratio | after B/point | <= 1/10 | submit before s | after s | "
+        "wall before s | after s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        before, after = row["before"], row["after"]
         print(
-            f"| {before['graph']} | {before['qubits']} | {before['points']} | "
-            f"{before['bytes_uploaded']} | "
-            f"{after['bytes_uploaded']} | "
-            f"{after['bytes_uploaded'] / before['bytes_uploaded']:.3f} | {before['wall_s']} | "
-            f"{after['wall_s']} | {before['build_payload_s']} | {after['build_payload_s']} | "
-            f"{before['upload_requests']}/{after['upload_requests']} |"
+            f"| {row['case']} | {row['qubits']} | {row['ops']} | {row['free_parameters']} | "
+            f"{after['parameters_sent'] or 'bound'} | {row['points']} | "
+            f"{before['bytes_uploaded']} | {after['bytes_uploaded']} | {row['ratio']:.3f} | "
+            f"{row['after_bytes_per_point']} | {'yes' if row['ratio'] <= 0.1 else 'no'} | "
+            f"{before['submit_s']} | {after['submit_s']} | {before.get('wall_s', '-')} | "
+            f"{after.get('wall_s', '-')} |"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows}, indent=2) + "\n")

@@ -46,15 +46,17 @@ def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     output = tmp_path / "qoro_sweep.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "qoro_sweep.py"), "--points", "6",
-         "--qubits", "3", "--graphs", "ring", "--shots", "10", "--repeat", "1",
+         "--cases", "ring-3,sk-4,hea-3x2-kall", "--e2e", "ring-3", "--shots", "10",
          "--out", str(output)],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    before, after = json.loads(output.read_text())["rows"]
-    assert not before["templates"] and after["templates"]
-    assert after["bytes_uploaded"] < before["bytes_uploaded"]
-    assert "| qubits |" in proc.stdout
+    ring, sk, many = json.loads(output.read_text())["rows"]
+    assert ring["after"]["bytes_uploaded"] < ring["before"]["bytes_uploaded"]
+    assert ring["after"]["wall_s"] > 0 and "wall_s" not in sk["after"]
+    assert sk["free_parameters"] == sk["after"]["parameters_sent"] == 2
+    assert many["free_parameters"] == 6
+    assert "| case |" in proc.stdout
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")

@@ -272,8 +272,10 @@ def proportional_columns(columns: np.ndarray) -> tuple[list[int], list[tuple[int
 
     A column ``b`` follows from a travelling column ``a`` when one factor ``f`` gives
     ``a[i] * f`` (one IEEE double multiplication) **bit-identical** to ``b[i]`` in every
-    row: e.g. ``rz(gamma)`` and ``rzz(2*gamma)``, or ``rzz(2*gamma)`` and ``rzz(-2*gamma)``
-    (the signs of an SK model). The template then writes ``name*f``, which a server's
+    row, up to the sign of a zero (``rzz(-0.0)`` is ``rzz(0.0)``; Qiskit binds ``-2*gamma``
+    at ``gamma=0`` to ``0.0``, and the bound upload writes both as ``0`` anyway). E.g.
+    ``rz(gamma)`` and ``rzz(2*gamma)``, or ``rzz(2*gamma)`` and ``rzz(-2*gamma)`` (the signs
+    of an SK model). The template then writes ``name*f``, which a server's
     OpenQASM 2.0 parser evaluates (after substituting ``str(float(a[i]))``) to the same
     float. Columns that explain the most others travel first. Angles bound from
     ``2*w*gamma`` with different weights ``w`` are usually *not* exact multiples of each
@@ -286,12 +288,11 @@ def proportional_columns(columns: np.ndarray) -> tuple[list[int], list[tuple[int
     count = data.shape[1]
     followers: list[list[tuple[int, float]]] = [[] for _ in range(count)]
     if count > 1:
-        bits = data.view(np.int64)
         rows = data.shape[0]
         check = np.unique(np.linspace(0, rows - 1, num=min(rows, 5)).astype(int))
         pivots = (data != 0.0).argmax(axis=0)  # a varying column has a non-zero row
         for j in range(count):
-            for i, factor in _sources(data, bits, j, pivots, check):
+            for i, factor in _sources(data, j, pivots, check):
                 followers[i].append((j, factor))
     order = sorted(range(count), key=lambda i: (-len(followers[i]), i))
     bases: list[int] = []
@@ -308,9 +309,12 @@ def proportional_columns(columns: np.ndarray) -> tuple[list[int], list[tuple[int
 
 
 def _sources(
-    data: np.ndarray, bits: np.ndarray, j: int, pivots: np.ndarray, check: np.ndarray
+    data: np.ndarray, j: int, pivots: np.ndarray, check: np.ndarray
 ) -> list[tuple[int, float]]:
-    """Every (column ``i``, factor) with ``data[:, i] * factor`` bit-identical to column j."""
+    """Every (column ``i``, factor) with ``data[:, i] * factor`` equal to column ``j``.
+
+    Equal floats (no NaN here) are bit-identical but for the sign of a zero.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         factors = data[pivots, j] / data[pivots, np.arange(data.shape[1])]
         near = np.isclose(data[check] * factors, data[check, j][:, None], rtol=1e-12, atol=0.0)
@@ -323,7 +327,7 @@ def _sources(
                           math.nextafter(factor, -math.inf)):
             with np.errstate(over="ignore"):
                 product = data[:, i] * candidate
-            if np.array_equal(product.view(np.int64), bits[:, j]):
+            if np.array_equal(product, data[:, j]):
                 found.append((i, candidate))
                 break
     return found
