@@ -18,10 +18,13 @@ Cases (``--cases``, comma-separated; default all):
   a ``cx`` ladder, the layers cycling through K parameters (``kall``: every ``ry`` its own
   parameter, N*D of them -- the opposite case). Random values.
 
-Bytes are measured by submitting the sweep and cancelling the job at once (the emulator
-simulates lazily, so nothing runs): cheap for 20-qubit circuits. ``--e2e CASES`` also runs
-those cases through the Sampler end to end (upload, emulator simulation, polling every
-0.05 s, results) for wall time, median of ``--repeat`` runs.
+Bytes are measured by submitting the sweep as a job the emulator is told to fail (run
+option ``tag="emulator:fail=FAILED"``, 3 bytes longer than the default tag in both
+columns), so it parses the upload but never simulates: cheap for 20-qubit circuits.
+``--e2e CASES`` also runs those cases through the Sampler end to end (upload, emulator
+simulation, polling every 0.05 s, results) for wall time, median of ``--repeat`` runs.
+Where the adapter chose the bound upload (its template would be larger),
+``template_bytes_if_forced`` says how large the template upload would have been.
 
     python benchmarks/qoro_sweep.py [--points 1000] [--cases ring-4,hea-20x50-k4]
                                     [--e2e ring-4,ring-12] [--shots 100] [--repeat 1]
@@ -53,7 +56,11 @@ from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.emulators import settings_for
 from qiskit_multicloud.primitives import Sampler
 from qiskit_multicloud.primitives.sampler import _pub_circuits
+from qiskit_multicloud.vendors.qoro.adapter import template_fragments, wire_json
+from qiskit_multicloud.vendors.qoro.translate import find_sweeps
 
+#: Job tag that makes the Qoro emulator fail the job instead of simulating it.
+NOT_SIMULATED = "emulator:fail=FAILED"
 DEFAULT_CASES = (
     "ring-4,ring-12,complete-12,complete-16,complete-20,ring-20-p2,ring-20-p3,sk-16,"
     "hea-20x50-k4,hea-20x10-kall"
@@ -161,7 +168,7 @@ def measure_bytes(
     backend: Any, uploads: Uploads, circuit: QuantumCircuit, values: np.ndarray, shots: int,
     templates: bool,
 ) -> dict[str, Any]:
-    """Submit the Sampler's bound circuits in one run and cancel at once: bytes, requests."""
+    """Submit the Sampler's bound circuits in one run, never simulated: bytes, requests."""
     circuits = _pub_circuits(0, SamplerPub.coerce((circuit, values), shots), 1)
     options = {"shots": shots, "templates": templates}
     start = time.perf_counter()
@@ -169,17 +176,24 @@ def measure_bytes(
     build = time.perf_counter() - start
     uploads.take()
     start = time.perf_counter()
-    job = backend.run(circuits, shots=shots, templates=templates)
+    backend.run(circuits, shots=shots, templates=templates, tag=NOT_SIMULATED)
     submit = time.perf_counter() - start
     bodies = uploads.take()
-    job.cancel()
-    uploads.take()
     templated = [json.loads(b) for b in bodies if b.startswith(b'{"circuit_template"')]
+    rejected = None  # bytes of the template the adapter found larger than the bound upload
+    if templates and not templated:
+        envelope = {"mode": "append", "shots": shots}
+        rejected = sum(
+            len(wire_json(body))
+            for sweep in find_sweeps(circuits)[0]
+            for body in template_fragments(sweep, envelope)
+        )
     return {
         "templates": templates,
         "bytes_uploaded": sum(map(len, bodies)),
         "upload_requests": len(bodies) - 1,
         "parameters_sent": len(templated[0]["parameter_names"]) if templated else 0,
+        "template_bytes_if_forced": rejected,
         "submit_s": round(submit, 3),
         "build_payload_s": round(build, 3),
     }

@@ -273,7 +273,9 @@ class QoroEmulator(EmulatorApp):
                 texts.append((str(label), self._decode(str(label), data)))
         elif "circuit_template" in body:
             template = self._decode("circuit_template", body["circuit_template"])
-            names = body.get("parameter_names") or []
+            names = [str(name) for name in body.get("parameter_names") or []]
+            # One pass over the template per row (not one per name): whole names only.
+            pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
             for row in body.get("parameter_sets") or []:
                 if not isinstance(row, dict) or not isinstance(row.get("values"), list):
                     raise EmulatorHTTPError(400, "Each parameter set needs 'label' and 'values'.")
@@ -283,14 +285,14 @@ class QoroEmulator(EmulatorApp):
                         400,
                         f"Parameter set '{label}' has {len(values)} values for {len(names)} names.",
                     )
-                text = template
-                for name, value in zip(names, values, strict=True):
+                for value in values:
                     if not isinstance(value, int | float) or isinstance(value, bool):
                         raise EmulatorHTTPError(
                             400, f"Parameter set '{label}': value {value!r} is not a number."
                         )
-                    text = re.sub(rf"\b{re.escape(name)}\b", str(float(value)), text)
-                texts.append((label, text))
+                # The service writes each value as Python str(float(value)).
+                text_of = {n: str(float(v)) for n, v in zip(names, values, strict=True)}
+                texts.append((label, _substitute(pattern, template, text_of)))
         else:
             raise EmulatorHTTPError(400, "Provide 'circuits' or 'circuit_template'.")
         out = []
@@ -491,6 +493,13 @@ class QoroEmulator(EmulatorApp):
                 "device_config": staged.configs.get("device_config"),
             }
         )
+
+
+def _substitute(pattern: re.Pattern[str], template: str, text_of: dict[str, str]) -> str:
+    """``template`` with every whole parameter name replaced by its text, in one pass."""
+    if not text_of:
+        return template
+    return pattern.sub(lambda match: text_of[match.group(1)], template)
 
 
 def _compiled(circuit: QuantumCircuit) -> QuantumCircuit:
