@@ -106,6 +106,10 @@ QORO_OPTIONS: tuple[OptionSpec, ...] = (
 Observables: TypeAlias = str | SparsePauliOp | Sequence[SparsePauliOp]
 
 
+#: Headers of a request whose body is :func:`wire_json` text.
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
 def wire_json(body: Any) -> str:
     """The JSON text of a request body as sent: compact (no spaces after separators)."""
     return json.dumps(body, separators=(",", ":"))
@@ -306,7 +310,11 @@ class QoroAdapter(VendorAdapter):
             # An initialised job without finalized circuits never runs and is never billed,
             # so repeating job/init/ after a lost answer is harmless (as OQTOPUS's POST /jobs).
             answer = self.transport.json(
-                "POST", "job/init/", json=payload["init"], idempotent=True
+                "POST",
+                "job/init/",
+                data=wire_json(payload["init"]).encode("utf-8"),
+                headers=JSON_HEADERS,
+                idempotent=True,
             )
         except VendorAPIError as exc:
             if not submission_uncertain(exc):
@@ -385,7 +393,7 @@ class QoroAdapter(VendorAdapter):
             "POST",
             f"job/{job_id}/add_circuits/",
             data=wire_json(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
+            headers=JSON_HEADERS,
             idempotent=False,
             ok=ok,
         )

@@ -162,9 +162,13 @@ def test_exact_add_circuits_bodies() -> None:
     assert template_body["mode"] == "append" and template_body["shots"] == 50
     assert template_body["finalized"] == "true"
     with requests_mock.Mocker() as m:
-        m.post(f"{URL}/job/init/", json={"job_id": "j1"}, status_code=201)
+        init = m.post(f"{URL}/job/init/", json={"job_id": "j1"}, status_code=201)
         upload = m.post(f"{URL}/job/j1/add_circuits/", json={"status": "ok"})
         assert adapter.submit(device, payload, {"shots": 50}) == "j1"
+    assert init.last_request.body == (
+        b'{"tag":"qiskit-multicloud","job_type":"EXECUTE","use_packing":false,'
+        b'"simulator_cluster":"qoro_maestro"}'
+    )
     assert [r.json() for r in upload.request_history] == payload["fragments"]
     sent = [r.body for r in upload.request_history]
     assert sent == [wire_json(f).encode() for f in payload["fragments"]]  # compact JSON
