@@ -1,8 +1,9 @@
 """Qoro parametric sweep: bytes uploaded (and wall time) with and without templates.
 
-One Sampler pub = one parametrised circuit over ``--points`` parameter sets, bound the way
-the Sampler binds them (one circuit per set, ONE ``backend.run``), on ``qoro_maestro`` of a
-Qoro emulator in a separate process. ``templates=False`` uploads every bound circuit (the
+One Sampler pub = one parametrised circuit over ``--points`` parameter sets, passed to ONE
+``backend.run`` the way the Sampler passes it (a parameter sweep, #17.4: translated once,
+each point's values written, nothing bound), on ``qoro_maestro`` of a Qoro emulator in a
+separate process. ``templates=False`` uploads every bound circuit (the
 behaviour before #15.3); ``templates=True`` (the default) uploads one parametric template
 plus one row of values per point. Bytes = request bodies the client sent (``job/init/`` and
 every ``add_circuits/`` body), counted by a response hook on the adapter's HTTP session.
@@ -56,6 +57,7 @@ from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.emulators import settings_for
 from qiskit_multicloud.primitives import Sampler
 from qiskit_multicloud.primitives.sampler import _pub_circuits
+from qiskit_multicloud.sweeps import as_run_input
 from qiskit_multicloud.vendors.qoro.adapter import template_fragments, wire_json
 from qiskit_multicloud.vendors.qoro.translate import find_sweeps
 
@@ -168,8 +170,8 @@ def measure_bytes(
     backend: Any, uploads: Uploads, circuit: QuantumCircuit, values: np.ndarray, shots: int,
     templates: bool,
 ) -> dict[str, Any]:
-    """Submit the Sampler's bound circuits in one run, never simulated: bytes, requests."""
-    circuits = _pub_circuits(0, SamplerPub.coerce((circuit, values), shots), 1)
+    """Submit what the Sampler submits (one run), never simulated: bytes, requests."""
+    circuits = as_run_input(_pub_circuits(0, SamplerPub.coerce((circuit, values), shots), 1))
     options = {"shots": shots, "templates": templates}
     start = time.perf_counter()
     backend.adapter.build_payload(backend.device, circuits, options)
