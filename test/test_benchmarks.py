@@ -80,3 +80,18 @@ def test_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(output.read_text())["parallel"]["circuits"] == 4
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
+def test_cli_backends_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    pytest.importorskip("werkzeug")
+    output = tmp_path / "cli_backends.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "cli_backends.py"), "--latency", "0",
+         "--runs", "1", "--refresh-runs", "1", "--output", str(output)],
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(output.read_text())
+    assert data["rows"] == 14 and data["repeat_imports_qiskit"] is False
+    assert {"first_s", "repeat_median_s", "refresh_median_s", "goal_met"} <= set(data)
