@@ -13,6 +13,8 @@ Cases (``--cases``, comma-separated; default all):
 * ``ring-N`` / ``complete-N``: QAOA p=1 MaxCut (``rzz(2*gamma)`` per edge, ``rx(2*beta)``
   per qubit) on a ring or complete graph of N qubits; a near-square grid of (gamma, beta).
 * ``ring-N-pP``: QAOA with P layers on a ring (2P parameters), random values.
+* ``wring-N`` / ``wcomplete-N``: QAOA p=1 with seeded normal edge weights
+  (``rzz(2*w*gamma)``: one angle column per edge, all exact multiples of gamma).
 * ``sk-N``: QAOA p=1 on an SK model with +-1 couplings (``rzz(+-2*gamma)``): three angle
   columns, two free parameters (the ``-2*gamma`` slots follow from ``2*gamma`` exactly).
 * ``hea-NxD-kK``: hardware-efficient ansatz, N qubits x D layers of ``ry`` on every qubit +
@@ -65,7 +67,7 @@ from qiskit_multicloud.vendors.qoro.translate import find_sweeps
 NOT_SIMULATED = "emulator:fail=FAILED"
 DEFAULT_CASES = (
     "ring-4,ring-12,complete-12,complete-16,complete-20,ring-20-p2,ring-20-p3,sk-16,"
-    "hea-20x50-k4,hea-20x10-kall"
+    "wring-20,wcomplete-16,hea-20x50-k4,hea-20x10-kall"
 )
 
 
@@ -76,14 +78,19 @@ def edges(n_qubits: int, graph: str) -> list[tuple[int, int]]:
     return [(a, b) for a in range(n_qubits) for b in range(a + 1, n_qubits)]
 
 
-def qaoa(n_qubits: int, graph: str = "ring", layers: int = 1) -> QuantumCircuit:
-    """QAOA for MaxCut: H layer, then per layer rzz(2*gamma) per edge, rx(2*beta) per qubit."""
+def qaoa(
+    n_qubits: int, graph: str = "ring", layers: int = 1, weighted: bool = False
+) -> QuantumCircuit:
+    """QAOA for MaxCut: H layer, then per layer rzz(2*w*gamma) per edge (w = 1, or seeded
+    normal weights), rx(2*beta) per qubit."""
     gammas, betas = ParameterVector("gamma", layers), ParameterVector("beta", layers)
     circuit = QuantumCircuit(n_qubits, name=f"qaoa_{graph}_{n_qubits}_p{layers}")
     circuit.h(range(n_qubits))
+    pairs = edges(n_qubits, graph)
+    weights = np.random.default_rng(2).normal(size=len(pairs)) if weighted else [1.0] * len(pairs)
     for gamma, beta in zip(gammas, betas, strict=True):
-        for a, b in edges(n_qubits, graph):
-            circuit.rzz(2 * gamma, a, b)
+        for weight, (a, b) in zip(weights, pairs, strict=True):
+            circuit.rzz(2 * float(weight) * gamma, a, b)
         circuit.rx(2 * beta, range(n_qubits))
     circuit.measure_all()
     return circuit
@@ -124,6 +131,7 @@ def case_circuit(name: str) -> QuantumCircuit:
     builders: list[tuple[str, Callable[..., QuantumCircuit]]] = [
         (r"(ring|complete)-(\d+)", lambda g, n: qaoa(int(n), g)),
         (r"(ring|complete)-(\d+)-p(\d+)", lambda g, n, p: qaoa(int(n), g, int(p))),
+        (r"w(ring|complete)-(\d+)", lambda g, n: qaoa(int(n), g, weighted=True)),
         (r"sk-(\d+)", lambda n: sk_model(int(n))),
         (r"hea-(\d+)x(\d+)-k(\d+|all)",
          lambda n, d, k: hardware_efficient(int(n), int(d), None if k == "all" else int(k))),

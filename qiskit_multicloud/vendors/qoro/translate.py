@@ -222,9 +222,10 @@ def find_sweeps(circuits: Sequence[QuantumCircuit]) -> tuple[list[Sweep], list[i
             single.append(index)
         else:
             groups.setdefault(found[0], []).append((index, found[1]))
+    raw = _parameter_values(circuits)
     sweeps: list[Sweep] = []
     for members in groups.values():
-        sweep = _sweep(circuits, members) if len(members) > 1 else None
+        sweep = _sweep(circuits, members, raw) if len(members) > 1 else None
         if sweep is None:
             single.extend(index for index, _ in members)
         else:
@@ -232,8 +233,31 @@ def find_sweeps(circuits: Sequence[QuantumCircuit]) -> tuple[list[Sweep], list[i
     return sweeps, sorted(single)
 
 
+def _parameter_values(circuits: Sequence[QuantumCircuit]) -> dict[int, tuple[int, Any]]:
+    """index -> (id of its sweep, its parameter values) for the points of a parameter sweep.
+
+    The free parameters themselves can then travel as template values: ``rzz(2*w*gamma)``
+    for several weights ``w`` are exact multiples of ``gamma`` (Qiskit binds them as one
+    multiplication), though not of each other.
+    """
+    if not isinstance(circuits, SweepCircuits):
+        return {}
+    found: dict[int, tuple[int, Any]] = {}
+    index = 0
+    for part in circuits.parts():
+        if isinstance(part, QuantumCircuit):
+            index += 1
+            continue
+        for number, point in enumerate(range(part.start, part.stop)):
+            found[index + number] = (id(part.sweep), part.sweep.values[point])
+        index += len(part)
+    return found
+
+
 def _sweep(
-    circuits: Sequence[QuantumCircuit], members: list[tuple[int, list[float]]]
+    circuits: Sequence[QuantumCircuit],
+    members: list[tuple[int, list[float]]],
+    raw: Mapping[int, tuple[int, Any]] | None = None,
 ) -> Sweep | None:
     """The template of one group of same-structure circuits (``None`` if none is needed)."""
     table = np.array([angles for _, angles in members], dtype=float)
@@ -247,7 +271,12 @@ def _sweep(
         return None  # identical circuits: nothing to parametrise
     columns, inverse = np.unique(table[:, varying], axis=1, return_inverse=True)
     parameter_of = inverse.reshape(-1)
-    bases, scaled = proportional_columns(columns)
+    needed = columns.shape[1]
+    sources = [raw[index] for index, _ in members if index in raw] if raw else []
+    if len(sources) == len(members) and len({sweep for sweep, _ in sources}) == 1:
+        candidates = np.array([values for _, values in sources], dtype=float)
+        columns = np.hstack([columns, candidates.reshape(len(members), -1)])
+    bases, scaled = proportional_columns(columns, needed)
     names = [f"{PARAMETER_PREFIX}{k}" for k in range(len(bases))]
     texts = [scaled_name(names[base], factor) for base, factor in scaled]
     slots: list[tuple[int, int]] = []
@@ -267,7 +296,9 @@ def _sweep(
     )
 
 
-def proportional_columns(columns: np.ndarray) -> tuple[list[int], list[tuple[int, float]]]:
+def proportional_columns(
+    columns: np.ndarray, needed: int | None = None
+) -> tuple[list[int], list[tuple[int, float]]]:
     """Which value columns must travel, and how the others follow from them exactly.
 
     A column ``b`` follows from a travelling column ``a`` when one factor ``f`` gives
@@ -279,31 +310,38 @@ def proportional_columns(columns: np.ndarray) -> tuple[list[int], list[tuple[int
     OpenQASM 2.0 parser evaluates (after substituting ``str(float(a[i]))``) to the same
     float. Columns that explain the most others travel first. Angles bound from
     ``2*w*gamma`` with different weights ``w`` are usually *not* exact multiples of each
-    other (two roundings) and travel separately unless a bare ``gamma`` slot exists.
+    other (two roundings); they follow from ``gamma`` itself, which is why the first
+    ``needed`` columns are the angle columns to express and any further ones are
+    candidates only (a sweep's free parameter values), sent when they explain two or more.
 
     Returns:
-        (indices of the travelling columns, per column (position in that list, factor)).
+        (indices of the travelling columns, per needed column (position in that list,
+        factor)).
     """
     data = np.ascontiguousarray(columns, dtype=float)
     count = data.shape[1]
+    needed = count if needed is None else needed
     followers: list[list[tuple[int, float]]] = [[] for _ in range(count)]
     if count > 1:
         rows = data.shape[0]
         check = np.unique(np.linspace(0, rows - 1, num=min(rows, 5)).astype(int))
         pivots = (data != 0.0).argmax(axis=0)  # a varying column has a non-zero row
-        for j in range(count):
+        for j in range(needed):
             for i, factor in _sources(data, j, pivots, check):
                 followers[i].append((j, factor))
     order = sorted(range(count), key=lambda i: (-len(followers[i]), i))
     bases: list[int] = []
-    scaled: list[tuple[int, float] | None] = [None] * count
+    scaled: list[tuple[int, float] | None] = [None] * needed
     for i in order:
-        if scaled[i] is not None:
+        if i < needed and scaled[i] is not None:
             continue
-        scaled[i] = (len(bases), 1.0)
-        for j, factor in followers[i]:
-            if scaled[j] is None:
-                scaled[j] = (len(bases), factor)
+        waiting = [(j, factor) for j, factor in followers[i] if scaled[j] is None]
+        if i >= needed and len(waiting) < 2:
+            continue  # a candidate must save a value to be worth sending
+        if i < needed:
+            scaled[i] = (len(bases), 1.0)
+        for j, factor in waiting:
+            scaled[j] = (len(bases), factor)
         bases.append(i)
     return bases, [entry for entry in scaled if entry is not None]
 

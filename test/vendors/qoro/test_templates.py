@@ -6,6 +6,7 @@ import json
 import math
 import re
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.config import Secret
 from qiskit_multicloud.primitives import Estimator, Sampler
+from qiskit_multicloud.sweeps import ParameterSweep, as_run_input
 from qiskit_multicloud.vendors.qoro.adapter import (
     MAX_FRAGMENT_BYTES,
     QoroAdapter,
@@ -75,16 +77,20 @@ def bits(value: float) -> bytes:
     return struct.pack("<d", float(value) + 0.0)
 
 
-def assert_template_restores(circuits: list[QuantumCircuit]) -> Any:
+def assert_template_restores(
+    circuits: Sequence[QuantumCircuit], bound: Sequence[QuantumCircuit] | None = None
+) -> Any:
     """The template with each row substituted parses (as the emulator's service parser
-    does) to every circuit's exact angles, bit for bit; returns the sweep."""
+    does) to every circuit's exact angles (``bound``: the circuits ``circuits`` stands for),
+    bit for bit; returns the sweep."""
     from qiskit_multicloud.emulators.simulator import parse_qasm
 
     (sweep,), single = find_sweeps(circuits)
     assert single == []
+    expected = circuits if bound is None else bound
     for index, values in zip(sweep.indices, sweep.values, strict=True):
         restored = parse_qasm(substitute(sweep.template, sweep.names, values))
-        for ours, theirs in zip(restored.data, circuits[index].data, strict=True):
+        for ours, theirs in zip(restored.data, expected[index].data, strict=True):
             assert ours.operation.name == theirs.operation.name
             assert [bits(p) for p in ours.operation.params] == [
                 bits(p) for p in theirs.operation.params
@@ -293,6 +299,11 @@ def test_weighted_angles_that_are_not_exact_multiples_travel_separately() -> Non
     follows = assert_template_restores([with_bare.assign_parameters([float(v)]) for v in values])
     assert len(follows.names) == 1
     assert 1 < len(separate.names) <= len(weights)
+    # Given as a parameter sweep (what the Sampler passes), gamma's own values are known:
+    # every rzz(2*w*gamma) is gamma times one factor, so one value per point travels.
+    sweep = as_run_input([ParameterSweep(qc, values.reshape(-1, 1))])
+    from_sweep = assert_template_restores(sweep, circuits)
+    assert len(from_sweep.names) == 1 and from_sweep.values == [[float(v)] for v in values]
 
 
 def test_a_sweep_goes_bound_when_that_is_smaller() -> None:
@@ -347,8 +358,20 @@ def sk_model() -> QuantumCircuit:
     return qc
 
 
+def weighted_ring() -> QuantumCircuit:
+    """QAOA p=1 on a 5-qubit ring with random weights: rzz(2*w*gamma), rx(2*beta)."""
+    gamma, beta = Parameter("gamma"), Parameter("beta")
+    qc = QuantumCircuit(5, name="weighted5")
+    qc.h(range(5))
+    for k, w in enumerate(np.random.default_rng(6).normal(size=5)):
+        qc.rzz(2 * float(w) * gamma, k, (k + 1) % 5)
+    qc.rx(2 * beta, range(5))
+    qc.measure_all()
+    return qc
+
+
 @pytest.mark.emulator
-@pytest.mark.parametrize("build", [ansatz, sk_model])
+@pytest.mark.parametrize("build", [ansatz, sk_model, weighted_ring])
 def test_sampler_sweep_same_counts_with_and_without_templates(backend: Any, build: Any) -> None:
     """Seeded emulator: identical counts with templates on and off, over 70 points (labels
     past "Z"); with templates each point's upload is one compact row of 2 values."""
