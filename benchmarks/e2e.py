@@ -249,22 +249,25 @@ def markdown(data: dict[str, Any]) -> str:
                 "yes" if ours["ok"] else "NO",
                 sdk.get("sdk", "—"),
             ])
-    text = ("End to end, Bell circuits x shots, same emulator in a separate process (wall times:"
-            " median of the runs)\n\n")
-    text += table(
-        ["vendor", "added rtt", "runs", "ours s", "SDK s", "wall ours/SDK",
-         "min-max ours / SDK s", "ours req", "SDK req", "req ours/SDK",
-         "ours warm cache s (req)", "warm/SDK",
-         "vendor jobs ours / SDK", "ours counts ok", "SDK"],
-        rows,
-    )
+    text = ""
+    if any(data["e2e"].values()):
+        text += ("End to end, Bell circuits x shots, same emulator in a separate process (wall "
+                 "times: median of the runs)\n\n")
+        text += table(
+            ["vendor", "added rtt", "runs", "ours s", "SDK s", "wall ours/SDK",
+             "min-max ours / SDK s", "ours req", "SDK req", "req ours/SDK",
+             "ours warm cache s (req)", "warm/SDK",
+             "vendor jobs ours / SDK", "ours counts ok", "SDK"],
+            rows,
+        )
     if data["large"]:
         big = [
             [v, r["circuits"], f"{r['wall_s']:.2f}", r["requests"], r["vendor_jobs"],
              r["max_circuits"] or "—", f"{r['peak_mem_mb']:.1f}", "yes" if r["ok"] else "NO"]
             for v, r in data["large"].items()
         ]
-        text += "\n\nOne large run() per vendor (tracemalloc peak of the client)\n\n" + table(
+        text += "\n\n" if text else ""
+        text += "One large run() per vendor (tracemalloc peak of the client)\n\n" + table(
             ["vendor", "circuits", "wall s", "requests", "vendor jobs", "max_circuits",
              "peak MiB", "counts ok"],
             big,
