@@ -193,6 +193,11 @@ def run(
             }
             if theirs:
                 entry["sdk"] = median_run(theirs)
+                # Each pair ran back to back, so its ratio cancels slow load drift.
+                entry["paired_ratios"] = [
+                    o["wall_s"] / t["wall_s"] for o, t in zip(ours, theirs, strict=True)
+                    if o.get("ok") and t.get("ok") and t.get("wall_s")
+                ]
             out["e2e"][vendor] = entry
             if large:
                 out["large"][vendor] = run_ours(
@@ -206,6 +211,16 @@ def _sdk_or_error(vendor: str, emu: EmulatorProcess, circuits: int, shots: int) 
         return run_sdk(vendor, emu, circuits, shots)
     except (subprocess.SubprocessError, OSError, ValueError) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _paired(ratios: list[float]) -> str:
+    """Median (min-max) of the per-pair wall ratios."""
+    if not ratios:
+        return "—"
+    ordered = sorted(ratios)
+    middle = ordered[(len(ordered) - 1) // 2]
+    return f"{middle:.2f} ({ordered[0]:.2f}-{ordered[-1]:.2f})" if len(ordered) > 1 else (
+        f"{middle:.2f}")
 
 
 def _spread(entry: dict[str, Any]) -> str:
@@ -240,6 +255,7 @@ def markdown(data: dict[str, Any]) -> str:
                 f"{sdk['wall_s']:.2f}" if sdk_ok else (sdk.get("error", "skipped")[:60]),
                 _ratio(ours["wall_s"], sdk.get("wall_s") if sdk_ok else None),
                 f"{_spread(ours)} / {_spread(sdk) if sdk_ok else '—'}",
+                _paired(entry.get("paired_ratios") or []),
                 ours["requests"],
                 sdk.get("requests", "—") if sdk_ok else "—",
                 _ratio(ours["requests"], sdk.get("requests") if sdk_ok else None),
@@ -255,7 +271,8 @@ def markdown(data: dict[str, Any]) -> str:
                  "times: median of the runs)\n\n")
         text += table(
             ["vendor", "added rtt", "runs", "ours s", "SDK s", "wall ours/SDK",
-             "min-max ours / SDK s", "ours req", "SDK req", "req ours/SDK",
+             "min-max ours / SDK s", "paired ratio median (min-max)", "ours req", "SDK req",
+             "req ours/SDK",
              "ours warm cache s (req)", "warm/SDK",
              "vendor jobs ours / SDK", "ours counts ok", "SDK"],
             rows,
