@@ -95,3 +95,25 @@ def test_cli_backends_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     data = json.loads(output.read_text())
     assert data["rows"] == 14 and data["repeat_imports_qiskit"] is False
     assert {"first_s", "repeat_median_s", "refresh_median_s", "goal_met"} <= set(data)
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
+def test_e2e_repeats_report_the_median_run_and_paired_ratios(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The median run is shown with the spread; a failed run is never hidden by the median."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    try:
+        import e2e
+    finally:  # benchmarks/ modules are not left behind for other tests
+        sys.modules.pop("e2e", None)
+        sys.modules.pop("common", None)
+
+    runs = [{"wall_s": w, "ok": True, "requests": 5} for w in (3.0, 1.0, 2.0, 9.0)]
+    chosen = e2e.median_run(runs)
+    assert chosen["wall_s"] == 2.0 and chosen["wall_s_runs"] == [1.0, 2.0, 3.0, 9.0]
+    assert chosen["runs"] == 4
+    failed = e2e.median_run([*runs, {"error": "sdk crashed"}])
+    assert failed["error"] == "sdk crashed"
+    assert e2e._paired([0.9, 0.5, 0.7]) == "0.70 (0.50-0.90)"
+    assert e2e._paired([]) == "—"
