@@ -41,7 +41,8 @@ DROPPED = frozenset({"barrier"})
 
 
 def flatten(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
-    """Rebuild ``circuit`` with one register ``c`` of only the measured clbits.
+    """Rebuild ``circuit`` with one register ``c`` of only the measured clbits (and one
+    register ``q`` of the qubits up to the last one used, see :func:`checked`).
 
     Returns:
         The new circuit and ``order`` (``order[p]`` = Qiskit index of the clbit in ``c[p]``).
@@ -50,10 +51,10 @@ def flatten(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
         CircuitValidationError: reset/conditionals/delay, a clbit written twice, a qubit
             measured twice or used after its measurement.
     """
-    order = measured_clbits(circuit)
+    order, width = checked(circuit)
     qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
     cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
-    qreg = QuantumRegister(circuit.num_qubits, "q")
+    qreg = QuantumRegister(width, "q")
     creg = ClassicalRegister(len(order), "c")
     flat = QuantumCircuit(qreg, creg, name=circuit.name)
     slot = {clbit: p for p, clbit in enumerate(order)}
@@ -75,11 +76,27 @@ def measured_clbits(circuit: QuantumCircuit) -> list[int]:
     Raises:
         CircuitValidationError: see :func:`flatten`.
     """
+    return checked(circuit)[0]
+
+
+def checked(circuit: QuantumCircuit) -> tuple[list[int], int]:
+    """:func:`measured_clbits` and the width of ``qreg q`` to declare: one past the highest
+    qubit an instruction (barriers aside) acts on.
+
+    Idle trailing qubits (a Bell pair transpiled onto a 20-qubit device) are not declared:
+    qubit indices stay those of the device, and Qibo does not simulate (2^20 amplitudes
+    on the service's simulators) or place qubits nothing uses, as for a ``Circuit(2)`` built
+    in Qibo itself.
+
+    Raises:
+        CircuitValidationError: see :func:`flatten`.
+    """
     label = f"circuit {circuit.name!r}"
     qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
     cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
     measured_qubits: set[int] = set()
     written: dict[int, int] = {}
+    top = -1
     for instruction in circuit.data:
         name = instruction.name
         if name in DROPPED:
@@ -87,6 +104,8 @@ def measured_clbits(circuit: QuantumCircuit) -> list[int]:
         if name in REJECTED:
             raise CircuitValidationError(f"{label}: {REJECTED[name]}")
         qubits = [qindex[q] for q in instruction.qubits]
+        if qubits:
+            top = max(top, *qubits)
         if name == "measure":
             qubit, clbit = qubits[0], cindex[instruction.clbits[0]]
             if clbit in written:
@@ -115,7 +134,7 @@ def measured_clbits(circuit: QuantumCircuit) -> list[int]:
                 f"{label}: '{name}' acts on qubit {min(late)} after it was measured; "
                 "Qilimanjaro supports measurements only at the end of a circuit"
             )
-    return sorted(written)
+    return sorted(written), (top + 1 if top >= 0 else circuit.num_qubits)
 
 
 def circuit_to_qasm(circuit: QuantumCircuit) -> str:
@@ -137,12 +156,12 @@ def circuit_template(
     Raises:
         CircuitValidationError: see :func:`flatten`.
     """
-    order = measured_clbits(circuit)
+    order, width = checked(circuit)
     clbits = circuit.clbits
     text = emit_qasm(
         circuit,
         2,
-        [("q", circuit.num_qubits)],
+        [("q", width)],
         [("c", len(order))],
         single_refs(circuit.qubits, "q"),
         {clbits[clbit]: f"c[{p}]" for p, clbit in enumerate(order)},

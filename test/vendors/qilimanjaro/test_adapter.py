@@ -599,3 +599,20 @@ def test_sweep_payload_equals_the_bound_one_and_is_sent(adapter, logged_in, requ
     created = requests_mock.post(f"{API}/circuits", status_code=201, json={"job_id": 7})
     assert adapter.submit(spec, payload, {}) == "7"
     assert created.last_request.json()["description"] == payload["description"]
+
+
+@pytest.mark.parametrize("used, width", [((0, 1), 2), ((3,), 4), ((), 5)])
+def test_qreg_ends_at_the_last_used_qubit(used: tuple[int, ...], width: int) -> None:
+    """Trailing qubits nothing acts on are not declared (barriers do not count); the fast
+    emitter and Qiskit's exporter agree byte for byte."""
+    from qiskit_multicloud.vendors.qilimanjaro.translate import circuit_to_qasm_exported
+
+    qc = QuantumCircuit(5, len(used), name="w")
+    for q in used:
+        qc.h(q)
+    qc.barrier()
+    for c, q in enumerate(used):
+        qc.measure(q, c)
+    text = circuit_to_qasm(qc)
+    assert f"qreg q[{width}];" in text
+    assert text == circuit_to_qasm_exported(qc)

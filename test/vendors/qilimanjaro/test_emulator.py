@@ -310,3 +310,26 @@ def test_split_into_several_jobs(emu: Any) -> None:
     result = run(backend, circuits)
     assert emu.jobs.created_count == before + 2
     assert len(result.results) == 3
+
+
+def test_idle_trailing_qubits_are_not_declared(emu: Any, provider: MultiCloudProvider) -> None:
+    """A Bell pair transpiled onto the 20-qubit simulator is sent as ``qreg q[k]`` with k one
+    past the last qubit it uses (device indices unchanged), and its counts are right."""
+    backend = provider.get_backend("qibo_simulator")
+    low = transpile(bell(), backend, initial_layout=[0, 1], seed_transpiler=1)
+    high = transpile(bell(), backend, initial_layout=[7, 12], seed_transpiler=1)
+    assert low.num_qubits == high.num_qubits == 20
+    job = backend.run([low, high], shots=SHOTS, **FAST)
+    for counts in job.result().get_counts():
+        assert set(counts) <= {"00", "11"} and sum(counts.values()) == SHOTS
+    programs = _programs(emu)
+    assert "qreg q[2];" in programs[0] and "qreg q[13];" in programs[1]
+    assert "q[12]" in programs[1] and "q[7]" in programs[1]
+
+
+def _programs(emu: Any) -> list[str]:
+    """The QASM programs of the emulator's last job, as the service received them."""
+    from qiskit_multicloud.vendors.qilimanjaro.translate import decompress
+
+    job = emu.jobs.all()[-1]
+    return list(decompress(job.meta["description"], "test"))
