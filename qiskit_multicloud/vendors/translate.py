@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from qiskit import qasm2, qasm3
 from qiskit.circuit import (
     Barrier,
@@ -147,6 +149,38 @@ def format_angle(value: float, eps: float) -> str:
         n, d = found
         return f"{neg}{n}/({d}*pi)"
     return f"{value:#}"
+
+
+_FRACTIONS_ARRAY = np.asarray(_FRACTION_VALUES)
+
+
+def _near_any_fraction(ratio: NDArray[np.float64], eps: float) -> NDArray[np.bool_]:
+    """True where ``ratio`` may be within ``eps`` of a fraction n/d (n, d <= 99)."""
+    index = np.searchsorted(_FRACTIONS_ARRAY, ratio)
+    low = _FRACTIONS_ARRAY[np.clip(index - 1, 0, len(_FRACTIONS_ARRAY) - 1)]
+    high = _FRACTIONS_ARRAY[np.clip(index, 0, len(_FRACTIONS_ARRAY) - 1)]
+    margin = 2 * eps  # wider than format_angle's test: a false alarm only costs time
+    near: NDArray[np.bool_] = (np.abs(ratio - low) < margin) | (np.abs(ratio - high) < margin)
+    return near
+
+
+def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
+    """``[format_angle(v, eps) for v in values]`` for finite values, vectorized.
+
+    Values that are not plainly ``repr`` (near 0, near a fraction of pi or of 1/pi, near a
+    power of pi, or written with an exponent) go through :func:`format_angle` one by one.
+    """
+    texts: list[str] = repr(values.tolist())[1:-1].split(", ") if values.size else []
+    size = np.abs(values)
+    # repr writes an exponent below 1e-4 and from 1e16 on; format_angle's "#" form differs
+    special = (size < 1e-4) | (size >= 1e16)
+    special |= _near_any_fraction(size / math.pi, eps)
+    special |= _near_any_fraction(size * math.pi, eps)
+    for power in _PI_POWERS:
+        special |= np.abs(size - power) < 2 * eps
+    for index in np.flatnonzero(special).tolist():
+        texts[index] = format_angle(float(values[index]), eps)
+    return texts
 
 
 def _probe(version: int, names: tuple[str, ...]) -> str:
