@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from ...config import Secret, VendorSettings
 from ...emulators.app import EmulatorApp, EmulatorConfig, EmulatorHTTPError
 from ...emulators.jobs import EmulatedJob, JobPhase
+from ...emulators.simulator import SimOutcome
 from ...types import DeviceSpec
 from .emulator_devices import EmulatedQC, default_qcs
 from .settings import IQMSettings
@@ -265,16 +267,26 @@ class IQMEmulator(EmulatorApp):
         """The submitted body, unchanged."""
         return self.json(self._job(job_id).meta["payload"])
 
-    def _measurements(self, job_id: str) -> list[dict[str, list[list[int]]]]:
+    def _finished_outcomes(self, job_id: str) -> list[tuple[SimOutcome, Any]]:
+        """(outcome, measurement keys) per circuit of a finished job; 404 before that."""
         job = self._job(job_id)
         if self.jobs.phase(job) is not JobPhase.DONE or job.outcomes is None:
             raise EmulatorHTTPError(404, f"Job {job_id} has no measurements artifact yet.",
                                     error_code="artifact_not_found")
+        return list(zip(job.outcomes, job.meta["keys"], strict=True))
+
+    def _measurements(self, job_id: str) -> list[dict[str, list[list[int]]]]:
         results = []
-        for outcome, keys in zip(job.outcomes, job.meta["keys"], strict=True):
+        for outcome, keys in self._finished_outcomes(job_id):
             per_key: dict[str, list[list[int]]] = {}
             for key, clbits in keys:
-                per_key[key] = [[int(shot[-1 - c]) for c in clbits] for shot in outcome.memory]
+                # One bit list per distinct outcome, shared by its shots (same JSON, less work
+                # than converting every shot; the histogram artifact is built the same way).
+                bits_of = {
+                    memory: [int(memory[-1 - c]) for c in clbits]
+                    for memory in set(outcome.memory)
+                }
+                per_key[key] = [bits_of[shot] for shot in outcome.memory]
             results.append(per_key)
         return results
 
@@ -285,14 +297,17 @@ class IQMEmulator(EmulatorApp):
     def get_counts(self, request: Request, job_id: str) -> Response:
         """Histogram results: bitstrings concatenated in key order, locus order."""
         out = []
-        for per_key in self._measurements(job_id):
-            keys = list(per_key)
+        for outcome, keys in self._finished_outcomes(job_id):
+            # Histogram the raw shots first (few distinct outcomes), then pick each key's bits
+            # once per distinct outcome: the same answer as per-shot joining, without a Python
+            # loop over every shot (which cost ~0.3 s per 100 x 1000-shot job).
+            positions = [c for _, clbits in keys for c in clbits]
             counts: dict[str, int] = {}
-            shots = len(next(iter(per_key.values()), []))
-            for shot in range(shots):
-                bits = "".join(str(b) for k in keys for b in per_key[k][shot])
-                counts[bits] = counts.get(bits, 0) + 1
-            out.append({"measurement_keys": keys, "counts": counts})
+            if positions:
+                for memory, n in Counter(outcome.memory).items():
+                    bits = "".join(memory[-1 - c] for c in positions)
+                    counts[bits] = counts.get(bits, 0) + n
+            out.append({"measurement_keys": [key for key, _ in keys], "counts": counts})
         return self.json(out)
 
     def cancel(self, request: Request, job_id: str) -> Response:

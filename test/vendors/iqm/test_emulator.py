@@ -145,6 +145,36 @@ def test_memory_is_per_shot(backend: Any) -> None:
     assert not result.results[0].metadata.get("memory_synthesised")
 
 
+def test_histogram_artifact_matches_per_shot_artifact(emu: Any, backend: Any) -> None:
+    """measurement_counts is the histogram of measurements (keys in order, locus bits)."""
+    q = QuantumRegister(3, "q")
+    a, b = ClassicalRegister(1, "a"), ClassicalRegister(2, "b")
+    ghz = QuantumCircuit(q, a, b, name="ghz")
+    ghz.h(0)
+    ghz.cx(0, 1)
+    ghz.cx(1, 2)
+    ghz.x(2)
+    ghz.measure(q[0], a[0])
+    ghz.measure(q[1], b[0])
+    ghz.measure(q[2], b[1])
+    job = backend.run(transpile([ghz, bell()], backend, seed_transpiler=1), shots=64, **FAST)
+    job.result()
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    base = f"{emu.url}/api/v1/jobs/{job.chunk_refs[0]}/artifacts"
+    per_shot = requests.get(f"{base}/measurements", headers=headers, timeout=5).json()
+    histograms = requests.get(f"{base}/measurement_counts", headers=headers, timeout=5).json()
+    assert len(per_shot) == len(histograms) == 2
+    for shots_by_key, histogram in zip(per_shot, histograms, strict=True):
+        keys = list(shots_by_key)
+        expected: dict[str, int] = {}
+        for shot in range(64):
+            bits = "".join(str(bit) for key in keys for bit in shots_by_key[key][shot])
+            expected[bits] = expected.get(bits, 0) + 1
+        assert histogram == {"measurement_keys": keys, "counts": expected}
+        assert sum(histogram["counts"].values()) == 64
+        assert len(keys) > 1
+
+
 def test_star_device_cz_through_resonator(emu: Any) -> None:
     backend = provider_for(emu).get_backend("sirius")
     assert backend.target.num_qubits == 6
