@@ -100,6 +100,9 @@ def run_ours(
     # before the timer: settings_for builds an emulator app to learn them, which is
     # benchmark scaffolding (~20 ms), not client work.
     settings = settings_for(vendor, emu.url, emu.token)
+    if vendor == "iqm":
+        # IQM's client is given its quantum computer (the SDK script's --qc); ours is too.
+        settings = settings.replace(quantum_computer=device)
     with tempfile.TemporaryDirectory() as store:
         gc.collect()
         before = emu.stats()

@@ -161,6 +161,34 @@ def test_calibration_reads_are_concurrent(adapter: IQMAdapter) -> None:
     assert device.gates["r"][(0,)].error == pytest.approx(0.001)
 
 
+def test_configured_qc_is_discovered_complete_in_one_round() -> None:
+    """quantum_computer set: discover_devices reads the QC list and that QC's DQA,
+    calibration set and metrics (by ``default``) together and returns a complete device;
+    without it, only the QC list (the documents wait until the backend is used)."""
+    configured = IQMAdapter.from_settings(
+        IQMSettings(url=URL, token=Secret(TOKEN), quantum_computer="garnet")
+    )
+    with rm.Mocker() as m:
+        mock_discovery(m)
+        (device,) = configured.discover_devices()
+        paths = sorted(r.path for r in m.request_history)
+    assert paths == [
+        "/api/v1/calibration-sets/garnet/default",
+        "/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture",
+        "/api/v1/calibration-sets/garnet/default/metrics",
+        "/api/v1/quantum-computers",
+    ]
+    assert not device.extra.get("partial") and device.calibration_id == CS
+    assert configured.complete_device(device) is device
+    with rm.Mocker() as m:
+        mock_discovery(m)
+        (partial,) = IQMAdapter.from_settings(
+            IQMSettings(url=URL, token=Secret(TOKEN))
+        ).discover_devices()
+        assert [r.path for r in m.request_history] == ["/api/v1/quantum-computers"]
+    assert partial.extra.get("partial")
+
+
 def test_default_set_moved_between_reads_is_read_again_by_id(adapter: IQMAdapter) -> None:
     """A calibration set / metrics answer about another set than the DQA's is re-read by id."""
     other = "0f0f0f0f-bea0-43af-bd37-6212ec7d04cb"

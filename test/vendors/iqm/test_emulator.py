@@ -95,6 +95,34 @@ def test_calibration_reads_overlap_on_the_server(emulator_factory: Any) -> None:
             in k} == {"GET get_dqa": 1, "GET get_calibration_set": 1, "GET get_metrics": 1}
 
 
+def test_configured_quantum_computer_is_read_with_the_qc_list(emulator_factory: Any) -> None:
+    """With ``quantum_computer`` set, the QC list and that QC's three calibration documents
+    are in flight together (a 4-way barrier on the server), the backend comes back complete,
+    and its Target equals the one built the usual way."""
+    handle = emulator_factory("iqm", options={"devices": ["emerald-20", "sirius-6"]})
+    usual = provider_for(handle).get_backend("emerald").target
+    barrier = threading.Barrier(4, timeout=10)
+    app = handle.app
+    for name in ("list_qcs", "get_dqa", "get_calibration_set", "get_metrics"):
+        original = getattr(app, name)
+
+        def waiting(request: Any, *, _original: Any = original, **args: Any) -> Any:
+            barrier.wait()
+            return _original(request, **args)
+
+        setattr(app, name, waiting)
+    before = handle.stats.snapshot()["total"]
+    backend = provider_for(handle, quantum_computer="emerald-20").get_backend("emerald")
+    assert handle.stats.snapshot()["total"] - before == 4
+    target = backend.target
+    assert handle.stats.snapshot()["total"] - before == 4  # nothing more for the Target
+    assert sorted(target.operation_names) == sorted(usual.operation_names)
+    for gate in ("cz", "r", "measure"):
+        assert {q: (p.duration, p.error) for q, p in target[gate].items()} == {
+            q: (p.duration, p.error) for q, p in usual[gate].items()
+        }
+
+
 def test_bell_counts(backend: Any) -> None:
     counts = backend.run(transpile(bell(), backend, seed_transpiler=3), shots=400, **FAST)
     result = counts.result().get_counts()
