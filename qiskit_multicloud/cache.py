@@ -219,6 +219,15 @@ class DiskCache:
                 return self._give_up(f"cannot make the cache directory {path} private: {exc}")
         return True
 
+    def _warn_link(self, name: str) -> None:
+        """One warning per entry: ``name`` is a symbolic link, so it is neither read nor
+        replaced."""
+        self._warn_once(
+            name,
+            f"cache entry {self.directory / name} is a symbolic link; it is not followed "
+            "(nor replaced). Remove it to let the cache use this entry",
+        )
+
     def _give_up(self, message: str) -> bool:
         self._broken = message
         self._warn_once("directory", message)
@@ -254,9 +263,7 @@ class DiskCache:
             document = self._read(dir_fd, name)
         if not isinstance(document, dict):
             return None
-        expected = {"format": FORMAT, "vendor": key.vendor, "origin": key.origin,
-                    "account": key.account, "kind": kind}
-        if any(document.get(k) != v for k, v in expected.items()):
+        if any(document.get(k) != v for k, v in _header(key, kind).items()):
             log.debug("cache: %s is not an entry of this key; ignored", name)
             return None
         stored_at = document.get("stored_at")
@@ -275,11 +282,7 @@ class DiskCache:
             return None
         except OSError as exc:
             if _is_link(dir_fd, name):
-                self._warn_once(
-                    name,
-                    f"cache entry {self.directory / name} is a symbolic link; it is not "
-                    "followed (nor replaced). Remove it to let the cache use this entry",
-                )
+                self._warn_link(name)
             else:
                 log.debug("cache: cannot open %s: %s", name, exc)
             return None
@@ -308,9 +311,7 @@ class DiskCache:
     def store(self, key: CacheKey, kind: str, data: Any) -> bool:
         """Write an entry atomically (0600); False, with a log line, if it could not be."""
         name = key.filename(kind)
-        document = {"format": FORMAT, "vendor": key.vendor, "origin": key.origin,
-                    "account": key.account, "kind": kind, "stored_at": self.clock(),
-                    "data": data}
+        document = {**_header(key, kind), "stored_at": self.clock(), "data": data}
         try:
             payload = json.dumps(document, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -320,11 +321,7 @@ class DiskCache:
             if dir_fd is None:
                 return False
             if _is_link(dir_fd, name):
-                self._warn_once(
-                    name,
-                    f"cache entry {self.directory / name} is a symbolic link; it is not "
-                    "followed (nor replaced). Remove it to let the cache use this entry",
-                )
+                self._warn_link(name)
                 return False
             written = self._write(dir_fd, name, payload.encode("utf-8"))
             if written and not self._pruned:
@@ -393,6 +390,12 @@ class DiskCache:
     def bind(self, key: CacheKey) -> AccountCache:
         """This cache as seen by one vendor account."""
         return AccountCache(self, key)
+
+
+def _header(key: CacheKey, kind: str) -> dict[str, Any]:
+    """The fields that say whose entry a file is (written with it, checked on load)."""
+    return {"format": FORMAT, "vendor": key.vendor, "origin": key.origin,
+            "account": key.account, "kind": kind}
 
 
 def _is_link(dir_fd: int, name: str) -> bool:
