@@ -8,14 +8,15 @@ its structure once, with a placeholder in every parametrized angle, and only wri
 point's values into that template.
 
 Exactness: every value is what ``assign_parameters`` puts into the bound circuit, bit for
-bit. Plain parameters are copied; expressions made of ``+ - * /``, negation and ``abs`` are
-evaluated with numpy in the order of Qiskit's own expression tree (its QPY replay), checked
-against Qiskit's own binding on the first and last point and recomputed by Qiskit wherever
-the result is zero or not finite (signed zeros); anything else (``sin``, ``**``, complex
-constants) is bound by Qiskit per point. A point whose values the fast path cannot write
-(non-finite angles) and a circuit whose parameters sit anywhere but in standard-gate angles
-are bound and translated the normal way. ``test/core/test_sweeps.py`` compares every vendor's
-output with the from-scratch translation of each bound circuit.
+bit. Plain parameters are copied; expressions of one parameter made of ``+ - * /``,
+negation and ``abs`` are evaluated with numpy in the order of Qiskit's own expression tree
+(its QPY replay), checked against Qiskit's own binding at :data:`PROBES` points spread over
+the sweep and recomputed by Qiskit wherever the result is zero or not finite (signed zeros);
+anything else (several parameters, whose value depends on Qiskit's binding order, ``sin``,
+``**``, complex constants) is bound by Qiskit per point. A point whose values the fast
+path cannot write (non-finite angles) and a circuit whose parameters sit anywhere but in
+standard-gate angles are bound and translated the normal way. ``test/core/test_sweeps.py``
+compares every vendor's output with the from-scratch translation of each bound circuit.
 
 :class:`SweepCircuits` is the ``Sequence[QuantumCircuit]`` the backend and the adapters see:
 indexing it binds that point (so code that does not know sweeps still works, slowly), while
@@ -253,8 +254,7 @@ class ParameterSweep:
                 # Qiskit binds parameters one after the other and folds constants as it
                 # goes, so a product of several parameters depends on the binding order:
                 # only Qiskit itself gives the same last bit.
-                STATS["qiskit_evaluated"] += 1
-                out[:, k] = [self._exact(expression, p) for p in range(len(self))]
+                out[:, k] = self._exact_column(expression)
         return out
 
     def _vectorized_values(
@@ -266,20 +266,21 @@ class ParameterSweep:
             with np.errstate(all="ignore"):
                 column = _vectorized(expression, columns)
         except _NotVectorizable:
-            STATS["qiskit_evaluated"] += 1
-            return np.array([self._exact(expression, p) for p in range(count)], dtype=np.float64)
+            return self._exact_column(expression)
         probes = set(np.linspace(0, count - 1, min(count, PROBES)).astype(int).tolist())
         # Signed zeros and non-finite values are where evaluation orders can differ.
         doubtful = set(np.flatnonzero((column == 0) | ~np.isfinite(column)).tolist())
         for point in sorted(probes | doubtful):
             value = self._exact(expression, point)
             if point in probes and value != 0 and math.isfinite(value) and value != column[point]:
-                STATS["qiskit_evaluated"] += 1
-                return np.array(
-                    [self._exact(expression, p) for p in range(count)], dtype=np.float64
-                )
+                return self._exact_column(expression)
             column[point] = value
         return column
+
+    def _exact_column(self, expression: ParameterExpression) -> NDArray[np.float64]:
+        """Qiskit's own value of ``expression`` at every point (the slow, exact path)."""
+        STATS["qiskit_evaluated"] += 1
+        return np.array([self._exact(expression, p) for p in range(len(self))], dtype=np.float64)
 
     def _exact(self, expression: ParameterExpression, point: int) -> float:
         """Qiskit's value of ``expression`` at ``point`` as ``assign_parameters`` computes it
