@@ -442,10 +442,11 @@ class SweepCircuits(Sequence[QuantumCircuit]):
 
     def name_of(self, index: int) -> str:
         """The name of circuit ``index`` (without binding it)."""
-        part = self._parts[self._locate(index)[0]]
+        number, offset = self._locate(index)
+        part = self._parts[number]
         if isinstance(part, QuantumCircuit):
             return str(part.name)
-        return part.sweep.point_name(part.start + index - self._starts[self._locate(index)[0]])
+        return part.sweep.point_name(part.start + offset)
 
     def __iter__(self) -> Iterator[QuantumCircuit]:
         for index in range(len(self)):
