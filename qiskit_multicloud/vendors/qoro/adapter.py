@@ -126,25 +126,38 @@ def fragments(
         CircuitValidationError: one circuit alone is larger than the limit.
     """
     overhead = len(wire_json({"circuits": {}, **envelope, "finalized": "false"}))
-    chunks: list[dict[str, str]] = [{}]
-    size = overhead
-    for label, data in encoded:
-        item = len(wire_json(label)) + len(wire_json(data)) + 2
+    sizes = [len(wire_json(label)) + len(wire_json(data)) + 2 for label, data in encoded]
+    for (label, _), item in zip(encoded, sizes, strict=True):
         if overhead + item > limit:
             raise CircuitValidationError(
                 f"circuit {label} is {item} bytes compressed, more than the Qoro upload limit "
                 f"of {limit} bytes per request; split it into smaller circuits"
             )
-        if chunks[-1] and size + item > limit:
-            chunks.append({})
-            size = overhead
-        chunks[-1][label] = data
-        size += item
-    last = len(chunks) - 1
+    groups = _pack(sizes, overhead, limit)
+    last = len(groups) - 1
     return [
-        {"circuits": chunk, **envelope, "finalized": "true" if i == last else "false"}
-        for i, chunk in enumerate(chunks)
+        {
+            "circuits": {encoded[k][0]: encoded[k][1] for k in group},
+            **envelope,
+            "finalized": "true" if i == last else "false",
+        }
+        for i, group in enumerate(groups)
     ]
+
+
+def _pack(sizes: Sequence[int], overhead: int, limit: int) -> list[list[int]]:
+    """Positions of the items, grouped greedily in order so that each group's sizes plus
+    ``overhead`` stay within ``limit`` (an item too big alone gets a group of its own);
+    always at least one (possibly empty) group."""
+    groups: list[list[int]] = [[]]
+    size = overhead
+    for position, item in enumerate(sizes):
+        if groups[-1] and size + item > limit:
+            groups.append([])
+            size = overhead
+        groups[-1].append(position)
+        size += item
+    return groups
 
 
 def upload_bodies(
@@ -210,19 +223,12 @@ def template_fragments(
             f"the parametric template of circuits {sweep.indices[:3]}... is {overhead} bytes, "
             f"more than the Qoro upload limit of {limit}; run with templates=False"
         )
-    bodies: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    size = overhead
-    for index, values in zip(sweep.indices, sweep.values, strict=True):
-        row = {"label": circuit_label(index), "values": values}
-        item = len(wire_json(row)) + 1
-        if rows and size + item > limit:
-            bodies.append({**head, "parameter_sets": rows})
-            rows, size = [], overhead
-        rows.append(row)
-        size += item
-    bodies.append({**head, "parameter_sets": rows})
-    return bodies
+    rows = [
+        {"label": circuit_label(index), "values": values}
+        for index, values in zip(sweep.indices, sweep.values, strict=True)
+    ]
+    groups = _pack([len(wire_json(row)) + 1 for row in rows], overhead, limit)
+    return [{**head, "parameter_sets": [rows[k] for k in group]} for group in groups]
 
 
 class QoroAdapter(VendorAdapter):
