@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,7 @@ def test_refresh_bypasses_and_rewrites(emulator_factory: Any, tmp_path: Path) ->
     clock = FakeClock()
     cache = DiskCache(tmp_path / "cache", ttl=600, clock=clock)
     _run_once("qilimanjaro", emu, tmp_path, cache=cache)
-    (listing,) = [p for p in _files(tmp_path / "cache") if p.name.endswith("-devices.json")]
+    listing = _cached_listing(tmp_path / "cache")
     written = json.loads(listing.read_text())["stored_at"]
     clock.now += 5
     before = dict(emu.stats.snapshot()["by_route"])
@@ -220,17 +221,31 @@ def _b64encode(claims: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
 
 
+def _cached_listing(cache: Path) -> Path:
+    """The one cached device-list file in ``cache``."""
+    (listing,) = [p for p in _files(cache) if p.name.endswith("-devices.json")]
+    return listing
+
+
+def _edit_cached_specs(cache: Path, edit: Callable[[dict[str, Any]], Any]) -> Path:
+    """Apply ``edit`` to every device spec in the cached device list; return its file."""
+    listing = _cached_listing(cache)
+    document = json.loads(listing.read_text())
+    for spec in document["data"]["specs"]:
+        edit(spec)
+    listing.write_text(json.dumps(document))
+    return listing
+
+
 def test_404_on_a_cached_device_rereads_once(emulator_factory: Any, tmp_path: Path) -> None:
     """The vendor renumbered the device: the submit with the cached id answers 404, the
     list is read again and the job goes to the device's new id."""
     emu = emulator_factory("qilimanjaro")
     cache = tmp_path / "cache"
     _run_once("qilimanjaro", emu, tmp_path, cache=cache)
-    (listing,) = [p for p in _files(cache) if p.name.endswith("-devices.json")]
-    document = json.loads(listing.read_text())
-    for spec in document["data"]["specs"]:
-        spec["extra"]["id"] = 4242 + spec["extra"]["id"]
-    listing.write_text(json.dumps(document))
+    listing = _edit_cached_specs(
+        cache, lambda spec: spec["extra"].update(id=4242 + spec["extra"]["id"])
+    )
     ran = _run_once("qilimanjaro", emu, tmp_path, cache=cache)
     assert ran == {"POST create_job": 2, "GET list_devices": 2, "GET get_job": 1}
     assert all(s["extra"]["id"] < 4242 for s in json.loads(listing.read_text())["data"]["specs"])
@@ -243,11 +258,8 @@ def test_offline_in_the_cached_list_is_checked_once_before_refusing(
     emu = emulator_factory("qilimanjaro")
     cache = tmp_path / "cache"
     _run_once("qilimanjaro", emu, tmp_path, cache=cache)
-    (listing,) = [p for p in _files(cache) if p.name.endswith("-devices.json")]
-    document = json.loads(listing.read_text())
-    for spec in document["data"]["specs"]:
-        spec["online"] = False  # stale: the device is back since
-    listing.write_text(json.dumps(document))
+    # stale: the device is back since
+    _edit_cached_specs(cache, lambda spec: spec.update(online=False))
     ran = _run_once("qilimanjaro", emu, tmp_path, cache=cache)
     assert ran == {**RUN["qilimanjaro"], "GET get_device": 1}
 
