@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
@@ -46,6 +47,7 @@ from .exceptions import (
     ConfigurationError,
     DeadlineExceededError,
     MalformedResponseError,
+    MultiCloudError,
     TLSVerificationError,
     VendorAPIError,
     VendorConnectionError,
@@ -230,6 +232,29 @@ class Timeouts:
     def as_tuple(self) -> tuple[float, float]:
         """The ``(connect, read)`` pair ``requests`` expects."""
         return (self.connect, self.read)
+
+
+#: Options of :func:`encode_json`: numpy scalars and arrays are written as JSON numbers.
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def encode_json(body: Any) -> bytes:
+    """A request's JSON body as the bytes sent (compact, UTF-8).
+
+    orjson writes floats with the same shortest round-trip digits as ``json``/``repr``, about
+    20x faster, which matters for payloads of thousands of angles (IQM circuits, sweeps);
+    it also embeds :class:`orjson.Fragment` (JSON written beforehand) verbatim and writes
+    numpy numbers. It writes NaN and infinities as ``null``: circuits with non-finite angles
+    are refused before any body is built (``backend.validate``).
+    """
+    try:
+        encoded = orjson.dumps(body, option=_JSON_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        raise MultiCloudError(
+            f"the request body cannot be written as JSON ({exc}); pass plain numbers, "
+            "strings, lists and dicts"
+        ) from exc
+    return encoded
 
 
 def origin(url: str) -> str:
@@ -445,11 +470,16 @@ class Transport:
         refreshed = False
         attempt = 0
         limits = timeouts or self.timeouts
+        base_headers = dict(headers or {})
+        if json is not None:
+            data = encode_json(json)
+            if not any(name.lower() == "content-type" for name in base_headers):
+                base_headers["Content-Type"] = "application/json"
         while True:
             attempt += 1
             if deadline.expired():
                 raise self._deadline_error(method, url, attempt - 1, "before sending")
-            request_headers = dict(headers or {})
+            request_headers = dict(base_headers)
             if send_auth:
                 request_headers.update(self.auth.headers())
             try:
@@ -458,7 +488,6 @@ class Transport:
                 response = self._session.request(
                     method,
                     url,
-                    json=json,
                     data=data,
                     files=files,
                     params=params,

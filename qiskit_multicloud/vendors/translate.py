@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 from qiskit import qasm2, qasm3
 from qiskit.circuit import (
@@ -169,8 +170,17 @@ def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
 
     Values that are not plainly ``repr`` (near 0, near a fraction of pi or of 1/pi, near a
     power of pi, or written with an exponent) go through :func:`format_angle` one by one.
+    The others are written by orjson: the same shortest round-trip digits as ``repr``
+    (both print the shortest text that reads back as the same double, the closest such
+    text), ~20x faster; the two differ only in how they write exponents, i.e. below 1e-4,
+    which is in the one-by-one set. ``test_translate`` compares them on millions of values.
     """
-    texts: list[str] = repr(values.tolist())[1:-1].split(", ") if values.size else []
+    flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    texts: list[str] = (
+        orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+        if flat.size
+        else []
+    )
     size = np.abs(values)
     # repr writes an exponent below 1e-4 and from 1e16 on; format_angle's "#" form differs
     special = (size < 1e-4) | (size >= 1e16)

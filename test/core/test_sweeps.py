@@ -113,6 +113,23 @@ def test_format_angles_matches_format_angle() -> None:
         assert format_angles(values, eps) == [format_angle(v, eps) for v in values.tolist()]
 
 
+def test_format_angles_digits_are_repr_digits_across_the_double_range() -> None:
+    """orjson writes the plain values: it must give repr's text for every double it writes
+    (random bit patterns cover every exponent; uniform values cover typical angles)."""
+    rng = np.random.default_rng(11)
+    patterns = rng.integers(0, 2**63, 400_000, dtype=np.uint64).view(np.float64)
+    patterns = patterns[np.isfinite(patterns)]
+    values = np.concatenate([patterns, -patterns, rng.uniform(-7, 7, 400_000)])
+    texts = format_angles(values, 1e-12)
+    plain = (np.abs(values) >= 1e-4) & (np.abs(values) < 1e16)
+    assert plain.sum() > 400_000
+    for value, text, is_plain in zip(values.tolist(), texts, plain.tolist(), strict=True):
+        if is_plain and "pi" not in text and text != "0":
+            assert text == repr(value)
+    sample = values[:: max(1, len(values) // 20000)]
+    assert format_angles(sample, 1e-9) == [format_angle(v, 1e-9) for v in sample.tolist()]
+
+
 def _sweep_of(circuit: QuantumCircuit, points: int, seed: int) -> ParameterSweep:
     values = random_values(points, circuit.num_parameters, seed)
     for row in values:
