@@ -14,7 +14,6 @@ per Pauli term) for an Estimator primitive.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -28,7 +27,7 @@ from ...backend import MultiCloudBackend, submission_uncertain
 from ...config import VendorSettings
 from ...exceptions import CircuitValidationError, ConfigurationError, VendorAPIError
 from ...options import OptionSpec
-from ...transport import HeaderAuth, Timeouts, Transport
+from ...transport import HeaderAuth, Timeouts, Transport, encode_json
 from ...types import CircuitCounts, CircuitLayout, DeviceSpec, VendorJobStatus, map_status
 from ...version import __version__
 from ..base import RunOptions, VendorAdapter
@@ -79,7 +78,7 @@ FAILURE_MESSAGES: dict[str, str] = {
     ),
 }
 
-#: Largest ``add_circuits/`` body, measured as ``json.dumps`` of the whole body.
+#: Largest ``add_circuits/`` body in bytes (:func:`wire_json` of the whole body).
 MAX_FRAGMENT_BYTES = int(0.95 * 1024 * 1024)
 #: Result entries per ``resultsV2/`` page (what the SDK asks for).
 PAGE_SIZE = 100
@@ -110,9 +109,9 @@ Observables: TypeAlias = str | SparsePauliOp | Sequence[SparsePauliOp]
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def wire_json(body: Any) -> str:
-    """The JSON text of a request body as sent: compact (no spaces after separators)."""
-    return json.dumps(body, separators=(",", ":"))
+def wire_json(body: Any) -> bytes:
+    """A request body's bytes as sent: compact JSON (the transport's encoder)."""
+    return encode_json(body)
 
 
 def fragments(
@@ -318,7 +317,7 @@ class QoroAdapter(VendorAdapter):
             answer = self.transport.json(
                 "POST",
                 "job/init/",
-                data=wire_json(payload["init"]).encode("utf-8"),
+                data=wire_json(payload["init"]),
                 headers=JSON_HEADERS,
                 idempotent=True,
             )
@@ -398,7 +397,7 @@ class QoroAdapter(VendorAdapter):
         return self.transport.request(
             "POST",
             f"job/{job_id}/add_circuits/",
-            data=wire_json(body).encode("utf-8"),
+            data=wire_json(body),
             headers=JSON_HEADERS,
             idempotent=False,
             ok=ok,

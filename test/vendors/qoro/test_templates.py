@@ -177,7 +177,7 @@ def test_exact_add_circuits_bodies() -> None:
     )
     assert [r.json() for r in upload.request_history] == payload["fragments"]
     sent = [r.body for r in upload.request_history]
-    assert sent == [wire_json(f).encode() for f in payload["fragments"]]  # compact JSON
+    assert sent == [wire_json(f) for f in payload["fragments"]]  # compact JSON
     assert b'"parameter_sets":[{"label":"1","values":[' in sent[1]
     assert {r.headers["Content-Type"] for r in upload.request_history} == {"application/json"}
     off = adapter.build_payload(device, circuits, {"shots": 50, "templates": False})
@@ -217,14 +217,14 @@ def test_fragments_are_compact_and_fill_bodies_up_to_095_mib() -> None:
     texts = [wire_json(b) for b in bodies]
     assert len(bodies) == 2
     assert all(len(t) <= MAX_FRAGMENT_BYTES for t in texts)
-    assert all(", " not in t and '": ' not in t for t in texts)
-    assert texts[0].startswith('{"circuit_template":"H4sI')
+    assert all(b", " not in t and b'": ' not in t for t in texts)
+    assert texts[0].startswith(b'{"circuit_template":"H4sI')
     assert bodies[0]["circuit_template"] == bodies[1]["circuit_template"]
     rows = [r for b in bodies for r in b["parameter_sets"]]
     assert [r["label"] for r in rows] == [circuit_label(i) for i in range(1, 30001)]
     assert [r["values"] for r in rows] == values  # repr round-trips: exact
     first, second = values[69]
-    assert wire_json(rows[69]) == f'{{"label":"18","values":[{first!r},{second!r}]}}'
+    assert wire_json(rows[69]) == f'{{"label":"18","values":[{first!r},{second!r}]}}'.encode()
     next_row = wire_json(bodies[1]["parameter_sets"][0])
     assert len(texts[0]) + len(next_row) + 1 > MAX_FRAGMENT_BYTES
 
