@@ -277,28 +277,34 @@ class ParameterSweep:
             column[point] = value
         return column
 
-    def _exact_column(self, expression: ParameterExpression) -> NDArray[np.float64]:
-        """Qiskit's own value of ``expression`` at every point (the slow, exact path)."""
+    def _exact_column(
+        self, expression: ParameterExpression, points: Sequence[int] | None = None
+    ) -> NDArray[np.float64]:
+        """Qiskit's own value of ``expression`` at every point (or at ``points``): the slow,
+        exact path."""
         STATS["qiskit_evaluated"] += 1
-        return np.array([self._exact(expression, p) for p in range(len(self))], dtype=np.float64)
+        chosen = range(len(self)) if points is None else points
+        used = self._binding_order(expression)
+        columns = [self.values[chosen, index].tolist() for _, index in used]
+        parameters = [parameter for parameter, _ in used]
+        return np.array(
+            [_bind_in_order(expression, parameters, row) for row in zip(*columns, strict=True)],
+            dtype=np.float64,
+        )
+
+    def _binding_order(self, expression: ParameterExpression) -> list[tuple[Parameter, int]]:
+        """The parameters of ``expression`` with their columns, in the order
+        ``assign_parameters`` binds them (``circuit.parameters`` order)."""
+        used = expression.parameters
+        return [(p, index) for index, p in enumerate(self.parameters) if p in used]
 
     def _exact(self, expression: ParameterExpression, point: int) -> float:
         """Qiskit's value of ``expression`` at ``point`` as ``assign_parameters`` computes it
         (one parameter at a time, in ``circuit.parameters`` order); NaN if not a finite
         float."""
-        row = self.values[point].tolist()
-        used = expression.parameters
-        value: Any = expression
-        try:
-            for index, parameter in enumerate(self.parameters):
-                if parameter in used:
-                    value = value.bind({parameter: row[index]})
-            value = value.numeric()
-        except (ValueError, ZeroDivisionError, TypeError, ArithmeticError):
-            return math.nan
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        return value if type(value) is float and math.isfinite(value) else math.nan
+        used = self._binding_order(expression)
+        row = [float(self.values[point, index]) for _, index in used]
+        return _bind_in_order(expression, [parameter for parameter, _ in used], row)
 
     def texts(
         self,
@@ -337,6 +343,23 @@ class ParameterSweep:
             STATS["rendered"] += int(plan.usable.sum())
         self._texts[key] = texts
         return texts
+
+
+def _bind_in_order(
+    expression: ParameterExpression, parameters: Sequence[Parameter], values: Sequence[float]
+) -> float:
+    """``expression`` with ``parameters`` bound one at a time to ``values`` (the way
+    ``assign_parameters`` binds); NaN if the result is not a finite float."""
+    value: Any = expression
+    try:
+        for parameter, number in zip(parameters, values, strict=True):
+            value = value.bind({parameter: number})
+        value = value.numeric()
+    except (ValueError, ZeroDivisionError, TypeError, ArithmeticError):
+        return math.nan
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return value if type(value) is float and math.isfinite(value) else math.nan
 
 
 def _render(plan: _Plan, pieces: list[str], eps: float) -> list[str]:
