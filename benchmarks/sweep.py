@@ -42,6 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+import orjson
 from common import BENCH, VENDORS, native_circuit, table
 from overhead import DEVICES, ONE_QUBIT, TWO_QUBIT, widened
 from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
@@ -120,7 +121,7 @@ def measure_vendor(
     before = timings(lambda: run(False), repeat)
     after = timings(lambda: run(True), repeat)
     t_before, t_after = statistics.median(before), statistics.median(after)
-    size = sum(len(json.dumps(p, default=str)) for p in after_payloads)
+    size = sum(len(encode_json(p)) for p in after_payloads)
     return {
         "workload": workload, "qubits": n_qubits, "depth": depth, "points": points,
         "instructions": len(circuit.data), "parameters": circuit.num_parameters,
@@ -149,15 +150,19 @@ def timings(func: Callable[[], Any], repeat: int) -> list[float]:
 def _same(vendor: str, before: list[Any], after: list[Any]) -> bool:
     """Payloads equal; bound copies get fresh names, so IQM's circuit names are skipped;
     Qoro's uploads are compared as the circuits the service reads from them (a template
-    made from bound copies can factor angles differently from one made from the sweep)."""
+    made from bound copies can factor angles differently from one made from the sweep).
+    IQM's are compared as the server reads them (sweep points carry their instructions as
+    pre-serialized JSON), written back byte for byte (so -0.0 and 0.0 differ)."""
     if vendor == "qoro":
         return _qoro_circuits(before) == _qoro_circuits(after)
     if vendor != "iqm":
         return before == after
 
-    def unnamed(payloads: list[Any]) -> list[Any]:
+    def unnamed(payloads: list[Any]) -> list[bytes]:
+        parsed = [orjson.loads(encode_json(p)) for p in payloads]
         return [
-            {**p, "circuits": [{**c, "name": ""} for c in p["circuits"]]} for p in payloads
+            encode_json({**p, "circuits": [{**c, "name": ""} for c in p["circuits"]]})
+            for p in parsed
         ]
 
     return unnamed(before) == unnamed(after)

@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
 
 from .types import CircuitLayout
-from .vendors.translate import _EPS, format_angles
+from .vendors.translate import _EPS, format_angles, json_numbers
 
 #: Counters of the sweep path (tests use them to see which path ran): ``rendered`` points
 #: written from a template, ``bound`` points bound and translated the normal way,
@@ -50,6 +50,10 @@ STATS: collections.Counter[str] = collections.Counter()
 
 #: Text written in place of each parametrized angle in a text template.
 SLOT_MARK = "\x00"
+
+#: ``version`` of :meth:`ParameterSweep.texts` for JSON templates: every value written as
+#: a JSON number, orjson's shortest text that parses back to the same double.
+JSON = "json"
 
 #: Points at which a vectorized expression is checked against Qiskit's own binding.
 PROBES = 4
@@ -309,7 +313,7 @@ class ParameterSweep:
     def texts(
         self,
         key: Any,
-        version: int,
+        version: int | str,
         template: Callable[[QuantumCircuit, Placeholders], str | None],
         translate: Callable[[QuantumCircuit], str],
     ) -> list[str]:
@@ -317,7 +321,8 @@ class ParameterSweep:
 
         Args:
             key: names the vendor format (the cache key on this sweep).
-            version: OpenQASM version, for the angle format (``pi/2`` style).
+            version: OpenQASM version 2 or 3, for the angle format (``pi/2`` style), or
+                :data:`JSON` for JSON numbers.
             template: writes the circuit with the given text in place of each angle
                 (``None`` if it cannot).
             translate: the vendor's normal translation of one bound circuit.
@@ -337,7 +342,7 @@ class ParameterSweep:
             texts = [translate(self.bound(point)) for point in range(len(self))]
         else:
             STATS["templates"] += 1
-            texts = _render(plan, pieces, _EPS[version])
+            texts = _render(plan, pieces, version)
             for point in np.flatnonzero(~plan.usable).tolist():
                 texts[point] = translate(self.bound(point))
             STATS["rendered"] += int(plan.usable.sum())
@@ -362,21 +367,38 @@ def _bind_in_order(
     return value if type(value) is float and math.isfinite(value) else math.nan
 
 
-def _render(plan: _Plan, pieces: list[str], eps: float) -> list[str]:
+def _render(plan: _Plan, pieces: list[str], version: int | str) -> list[str]:
     """Each point's text: the template pieces with its formatted angles between them."""
-    distinct = plan.values
-    formatted = np.empty(distinct.shape, dtype=object)
-    if distinct.size:
-        finite = np.where(np.isfinite(distinct), distinct, 0.0)
-        formatted.reshape(-1)[:] = format_angles(finite.reshape(-1), eps)
-    per_slot = formatted[:, plan.columns]
     frame: list[str] = [""] * (2 * len(pieces) - 1)
     frame[0::2] = pieces
     texts = []
-    for row in per_slot.tolist():
+    for row in _slot_texts(plan, version):
         frame[1::2] = row
         texts.append("".join(frame))
     return texts
+
+
+def _slot_texts(plan: _Plan, version: int | str) -> Iterator[Sequence[str]]:
+    """Per point, the text of the value of each slot (see :meth:`ParameterSweep.texts`).
+
+    QASM angles are formatted for all points at once (numpy finds the ``pi`` fractions);
+    JSON numbers one point at a time by orjson, which needs no such search.
+    """
+    finite = np.where(np.isfinite(plan.values), plan.values, 0.0)
+    if version == JSON:
+        columns = plan.columns.tolist()
+        if columns == list(range(finite.shape[1])):
+            yield from map(json_numbers, finite)  # every slot its own value, in order
+        elif len(columns) == 1:
+            yield from ([json_numbers(row)[columns[0]]] for row in finite)
+        else:
+            gather = operator.itemgetter(*columns)
+            yield from (gather(json_numbers(row)) for row in finite)
+        return
+    formatted = np.empty(finite.shape, dtype=object)
+    if finite.size:
+        formatted.reshape(-1)[:] = format_angles(finite.reshape(-1), _EPS[int(version)])
+    yield from formatted[:, plan.columns].tolist()
 
 
 # -- the sequence the backend and adapters see -------------------------------------------

@@ -165,6 +165,15 @@ def _near_any_fraction(ratio: NDArray[np.float64], eps: float) -> NDArray[np.boo
     return near
 
 
+def json_numbers(values: NDArray[np.float64]) -> list[str]:
+    """Each finite value as a JSON number: orjson's shortest round-trip text (``1e-05`` as
+    ``0.00001``, ``1e17`` as ``1e+17``), so parsing it gives the same double back."""
+    flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    if not flat.size:
+        return []
+    return orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+
+
 def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
     """``[format_angle(v, eps) for v in values]`` for finite values, vectorized.
 
@@ -175,12 +184,7 @@ def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
     text), ~20x faster; the two differ only in how they write exponents, i.e. below 1e-4,
     which is in the one-by-one set. ``test_translate`` compares them on millions of values.
     """
-    flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
-    texts: list[str] = (
-        orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
-        if flat.size
-        else []
-    )
+    texts = json_numbers(values)
     size = np.abs(values)
     # repr writes an exponent below 1e-4 and from 1e16 on; format_angle's "#" form differs
     special = (size < 1e-4) | (size >= 1e16)

@@ -13,8 +13,10 @@ import json
 import math
 import random
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import Parameter
@@ -27,12 +29,13 @@ from qiskit_multicloud.sweeps import (
     format_angles,
     texts,
 )
+from qiskit_multicloud.transport import encode_json
 from qiskit_multicloud.vendors.iqm.translate import CircuitTranslator
 from qiskit_multicloud.vendors.oqc import translate as oqc
 from qiskit_multicloud.vendors.oqtopus import translate as oqtopus
 from qiskit_multicloud.vendors.qilimanjaro import translate as qilimanjaro
 from qiskit_multicloud.vendors.qoro import translate as qoro
-from qiskit_multicloud.vendors.translate import format_angle
+from qiskit_multicloud.vendors.translate import format_angle, json_numbers
 
 T, P, Q = Parameter("t"), Parameter("p"), Parameter("q")
 SPECIAL = [0.0, -0.0, math.pi, -math.pi, math.pi / 2, -math.pi / 4, 2 * math.pi, 1e-5, -1e-13,
@@ -174,22 +177,61 @@ def test_text_vendors_render_exactly_what_translation_of_each_bound_circuit_give
                 assert text == translate(bound), (vendor, number, point)
 
 
+def _sent(value: Any) -> str:
+    """What the server reads from the request body, written back with ``repr`` floats (so
+    -0.0 and 0.0, or two doubles one bit apart, compare different)."""
+    return json.dumps(json.loads(encode_json(value)))
+
+
+def _iqm_cases() -> list[QuantumCircuit]:
+    """Transpiled cases, and ``r`` gates whose angles are the parameters themselves."""
+    direct = QuantumCircuit(2, 2, name="direct")
+    direct.r(T, P, 0)
+    direct.r(P, T, 1)
+    direct.cz(0, 1)
+    direct.r(Q, 2 * T, 1)
+    direct.measure([0, 1], [0, 1])
+    return [*_transpiled_cases(["r", "cz"]), direct]
+
+
 def test_iqm_renders_the_instructions_of_each_bound_circuit() -> None:
     names = [f"QB{i + 1}" for i in range(5)]
     translator = CircuitTranslator(names)
-    for number, circuit in enumerate(_transpiled_cases(["r", "cz"])):
+    for number, circuit in enumerate(_iqm_cases()):
         sweep = _sweep_of(circuit, 40, seed=10 + number)
+        if number == 3:  # every special angle directly in an angle slot
+            sweep.values[: len(SPECIAL)] = np.array(SPECIAL)[:, None]
         STATS.clear()
         found = translator.translate_all(SweepCircuits([sweep]))
-        assert STATS["templates"] == 1
+        assert STATS["templates"] == 1 and STATS["rendered"] >= 30
         for point, entry in enumerate(found):
             bound = reference(circuit, sweep.values[point])
             if bound is None:
                 continue
+            assert isinstance(entry["instructions"], orjson.Fragment)
             bound.name = sweep.point_name(point)
             bound.metadata = {"point": point}
             expected = CircuitTranslator(names).translate(bound)
-            assert json.dumps(entry) == json.dumps(expected), (number, point)
+            assert _sent(entry) == json.dumps(expected), (number, point)
+            assert encode_json(entry) == encode_json(expected), (number, point)
+
+
+def test_json_numbers_parse_back_to_the_same_doubles() -> None:
+    """Every double (random bit patterns: all exponents, subnormals) and the special angles."""
+    rng = np.random.default_rng(12)
+    patterns = rng.integers(0, 2**63, 300_000, dtype=np.uint64).view(np.float64)
+    patterns = patterns[np.isfinite(patterns)]
+    values = np.concatenate([
+        patterns, -patterns, np.array(SPECIAL), rng.uniform(-7, 7, 100_000),
+        rng.uniform(-1e-4, 1e-4, 1000), np.array([5e-324, -5e-324, 1.7976931348623157e308]),
+    ])
+    found = json_numbers(values)
+    parsed = np.array(json.loads("[" + ",".join(found) + "]"), dtype=np.float64)
+    assert parsed.view(np.uint64).tolist() == values.view(np.uint64).tolist()
+    # the same text as the transport writes for a Python float
+    assert found[-200_000:] == [orjson.dumps(v).decode() for v in values[-200_000:].tolist()]
+    assert json_numbers(np.array([0.0, -0.0, 1e-5, 1e17])) == ["0.0", "-0.0", "0.00001", "1e+17"]
+    assert json_numbers(np.empty(0)) == []
 
 
 def test_qoro_templates_from_a_sweep_equal_those_from_bound_circuits() -> None:

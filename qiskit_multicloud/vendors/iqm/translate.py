@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 from qiskit.circuit import (
     CONTROL_FLOW_OP_NAMES,
@@ -31,7 +32,7 @@ from qiskit.circuit import (
 )
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
-from ...sweeps import STATS, ParameterSweep, SweepCircuits, paused_gc
+from ...sweeps import JSON, ParameterSweep, Placeholders, SweepCircuits
 from ...types import CircuitLayout
 
 Instruction = dict[str, Any]
@@ -40,15 +41,6 @@ Converter = Callable[[CircuitInstruction, list[str]], list[Instruction]]
 KEY_PATTERN = re.compile(
     r"^(?:r(?P<repeat>\d+)__)?(?P<reg>.*)_(?P<size>\d+)_(?P<ri>\d+)_(?P<bi>\d+)$"
 )
-
-
-class _Slot:
-    """Marks a sweep template's angle: slot ``index`` of the sweep's plan."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
 
 
 def _inst(name: str, locus: Sequence[str], args: Mapping[str, Any] | None = None) -> Instruction:
@@ -115,7 +107,12 @@ class CircuitTranslator:
         }
 
     def translate_all(self, circuits: Sequence[QuantumCircuit]) -> list[dict[str, Any]]:
-        """:meth:`translate` of every circuit; each sweep's structure translated once."""
+        """:meth:`translate` of every circuit; each sweep's structure translated once.
+
+        A sweep point's ``instructions`` are an :class:`orjson.Fragment`: that point's JSON
+        text, written from the sweep's template (parsed, it equals :meth:`translate` of the
+        bound circuit; the transport embeds it verbatim in the request body).
+        """
         if not isinstance(circuits, SweepCircuits):
             return [self.translate(circuit) for circuit in circuits]
         out: list[dict[str, Any]] = []
@@ -127,67 +124,45 @@ class CircuitTranslator:
         return out
 
     def _sweep(self, sweep: ParameterSweep, start: int, stop: int) -> list[dict[str, Any]]:
-        """Points ``start:stop`` of a sweep: its template with each point's angles."""
-        plan = sweep.plan
-        if plan is None:
-            return [self.translate(sweep.bound(point)) for point in range(start, stop)]
-        template = self.translate(
-            sweep.circuit, {slot: k for k, slot in enumerate(plan.slots)}
-        )["instructions"]
-        # prx with both angles swept (the common case) is built as a literal; anything
-        # else copies the template instruction and replaces the swept arguments.
-        prx: list[tuple[int, list[str], int, int]] = []
-        other: list[tuple[int, Instruction, list[tuple[str, int]]]] = []
-        for position, inst in enumerate(template):
-            args = inst["args"]
-            keys = [(key, v.index) for key, v in args.items() if isinstance(v, _Slot)]
-            if not keys:
-                continue
-            if inst["name"] == "prx" and list(args) == ["angle", "phase"] and len(keys) == 2:
-                prx.append((position, inst["locus"], keys[0][1], keys[1][1]))
-            else:
-                other.append((position, inst, keys))
-        STATS["templates"] += 1
-        values = plan.values[start:stop][:, plan.columns].tolist()
-        out = []
-        with paused_gc():  # a million small dicts would trigger many full collections
-            for point, row in zip(range(start, stop), values, strict=True):
-                if not plan.usable[point]:
-                    out.append(self.translate(sweep.bound(point)))
-                    continue
-                instructions = list(template)  # unswept instructions are shared, not copied
-                for position, locus, angle, phase in prx:
-                    instructions[position] = {
-                        "name": "prx",
-                        "locus": locus,
-                        "args": {"angle": row[angle], "phase": row[phase]},
-                        "implementation": None,
-                    }
-                for position, inst, keys in other:
-                    changed = dict(inst["args"])
-                    for key, k in keys:
-                        changed[key] = row[k]
-                    instructions[position] = {**inst, "args": changed}
-                out.append(
-                    {
-                        "name": sweep.point_name(point) or "circuit",
-                        "instructions": instructions,
-                        "metadata": _jsonable(sweep.point_metadata(point)),
-                    }
-                )
-                STATS["rendered"] += 1
-        return out
+        """Points ``start:stop`` of a sweep, their instructions as JSON text."""
+        texts = sweep.texts(self._key, JSON, self._template, self._instructions_text)
+        return [
+            {
+                "name": sweep.point_name(point),
+                "instructions": orjson.Fragment(texts[point]),
+                "metadata": _jsonable(sweep.point_metadata(point)),
+            }
+            for point in range(start, stop)
+        ]
+
+    @property
+    def _key(self) -> tuple[Any, ...]:
+        """Names this translator's output among a sweep's cached texts (device-specific)."""
+        return (
+            "iqm",
+            tuple(self.qubit_names),
+            tuple(sorted(self.cz_routes.items())),
+            tuple(sorted(self.real_cz)),
+        )
+
+    def _template(self, circuit: QuantumCircuit, placeholders: Placeholders) -> str:
+        """The instructions' JSON text with each placeholder written raw at its angle."""
+        return _json_text(self.translate(circuit, placeholders)["instructions"])
+
+    def _instructions_text(self, circuit: QuantumCircuit) -> str:
+        """The instructions' JSON text of one bound circuit."""
+        return _json_text(self.translate(circuit)["instructions"])
 
     def translate(
-        self, circuit: QuantumCircuit, slots: Mapping[tuple[int, int], int] | None = None
+        self, circuit: QuantumCircuit, placeholders: Placeholders | None = None
     ) -> dict[str, Any]:
         """The IQM circuit object (``name``, ``instructions``, ``metadata``).
 
-        ``slots`` maps (instruction position, parameter index) of a sweep's template to a
-        slot number, written as a :class:`_Slot` marker instead of the angle.
+        ``placeholders`` maps (instruction position, parameter index) of a sweep's template
+        to the text written (as an :class:`orjson.Fragment`) instead of that angle.
         """
         self._circuit = circuit
-        self._slots = slots or {}
+        self._placeholders = placeholders or {}
         self._keys = clbit_keys(circuit)
         self._seen: dict[int, int] = {}
         self._qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
@@ -230,9 +205,9 @@ class CircuitTranslator:
         theta, phi = (self._param(i, p, "r") for i, p in enumerate(inst.operation.params))
         return [_inst("prx", locus, {"angle": theta, "phase": phi})]
 
-    def _param(self, index: int, value: Any, gate: str) -> float | _Slot:
-        slot = self._slots.get((self._position, index))
-        return _angle(value, self._circuit, gate) if slot is None else _Slot(slot)
+    def _param(self, index: int, value: Any, gate: str) -> float | orjson.Fragment:
+        mark = self._placeholders.get((self._position, index))
+        return _angle(value, self._circuit, gate) if mark is None else orjson.Fragment(mark)
 
     def _cz(self, inst: CircuitInstruction, locus: list[str]) -> list[Instruction]:
         a, b = (self._qindex[q] for q in inst.qubits)
@@ -356,6 +331,11 @@ def _condition(op: IfElseOp, refusal: str) -> tuple[Clbit, int]:
         target = target[0]
     assert isinstance(target, Clbit)
     return target, int(value)
+
+
+def _json_text(value: Any) -> str:
+    """``value`` as compact JSON text, as the transport writes request bodies."""
+    return orjson.dumps(value).decode()
 
 
 def _jsonable(value: Any) -> Any:
