@@ -9,10 +9,9 @@ One gzip header (mtime 0) and one trailer (CRC-32 and length of the whole input)
 the result is a single gzip member that ``gzip.decompress`` and ``zlib.decompress(data, 31)``
 read whole, whatever reader is used.
 
-The output depends only on the input and the level (the cuts are at fixed offsets, however
-the caller hands the input over and however many threads run), so the same payload is
-byte-identical from run to run and machine to machine. The caller may hand the input over in
-pieces as it produces it: compressing starts while the rest is still being written.
+The output depends only on the input and the level (the cuts are at fixed offsets, whatever
+the number of threads), so the same payload is byte-identical from run to run and machine to
+machine.
 """
 
 from __future__ import annotations
@@ -21,16 +20,14 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
-#: Input bytes deflated by one task. Small enough to share a 12 MB payload between cores and
-#: to start compressing early; large enough that the cuts cost nothing measurable in size
+#: Input bytes deflated by one task. Small enough to share a 12 MB payload between cores;
+#: large enough that the cuts cost nothing measurable in size
 #: (each adds one block header and 5 bytes of flush marker).
 PIECE_BYTES = 1 << 20
 
-#: The deflate window: how much preceding input a piece's compressor is primed with (at
-#: most one piece back, so :data:`PIECE_BYTES` must not be smaller).
+#: The deflate window: how much preceding input a piece's compressor is primed with.
 WINDOW = 32 * 1024
 
 #: gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS "unknown" (255), so the
@@ -104,47 +101,27 @@ def _deflate(
     return body, zlib.crc32(piece), len(piece)
 
 
-def gzip_compress(chunks: bytes | Iterable[bytes], level: int = 6) -> bytes:
-    """One gzip member (mtime 0) holding ``chunks`` joined, deflated on several cores.
+def gzip_compress(data: bytes, level: int = 6) -> bytes:
+    """One gzip member (mtime 0) holding ``data``, deflated in pieces on several cores.
 
     Args:
-        chunks: the input, whole or as successive pieces of any size (compressing starts
-            as soon as more than :data:`PIECE_BYTES` have arrived).
+        data: the input.
         level: zlib compression level, 0-9.
     """
     pool = _workers()
-    pending: list[Future[tuple[bytes, int, int]] | tuple[bytes, int, int]] = []
-    window = memoryview(b"")  # the input just before what is not handed out yet
-    waiting: list[bytes] = []  # input not handed out yet
-    held = 0
-
-    def hand_out(piece: memoryview, last: bool) -> None:
-        if pool is None:
-            pending.append(_deflate(window, piece, level, last))
-        else:
-            pending.append(pool.submit(_deflate, window, piece, level, last))
-
-    for chunk in [chunks] if isinstance(chunks, bytes | bytearray) else chunks:
-        waiting.append(bytes(chunk))
-        held += len(chunk)
-        if held <= PIECE_BYTES:
-            continue
-        data = memoryview(b"".join(waiting))
-        offset = 0
-        while held - offset > PIECE_BYTES:  # the last piece is cut only at the end
-            piece = data[offset : offset + PIECE_BYTES]
-            hand_out(piece, False)
-            window = piece[-WINDOW:]
-            offset += PIECE_BYTES
-        waiting = [bytes(data[offset:])]
-        held -= offset
-    hand_out(memoryview(b"".join(waiting)), True)
-    crc = length = 0
-    out = [_HEADER]
-    for item in pending:
-        body, piece_crc, piece_length = item if isinstance(item, tuple) else item.result()
-        out.append(body)
+    view = memoryview(data)
+    cuts = list(range(0, len(data), PIECE_BYTES)) or [0]
+    jobs = [
+        (view[max(0, start - WINDOW) : start], view[start : start + PIECE_BYTES], level,
+         start == cuts[-1])
+        for start in cuts
+    ]
+    if pool is None or len(jobs) == 1:
+        done = [_deflate(*job) for job in jobs]
+    else:
+        done = [future.result() for future in [pool.submit(_deflate, *job) for job in jobs]]
+    crc = 0
+    for _, piece_crc, piece_length in done:
         crc = crc32_combine(crc, piece_crc, piece_length)
-        length += piece_length
-    out.append(struct.pack("<II", crc, length & 0xFFFFFFFF))
-    return b"".join(out)
+    trailer = struct.pack("<II", crc, len(data) & 0xFFFFFFFF)
+    return b"".join([_HEADER, *(body for body, _, _ in done), trailer])

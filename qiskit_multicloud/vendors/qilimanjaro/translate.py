@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qiskit.circuit import ClassicalRegister, QuantumCircuit, QuantumRegister
@@ -21,6 +21,7 @@ from ...compression import gzip_compress
 from ...decoding import inflate, inflate_chunks, loads
 from ...exceptions import CircuitValidationError, MalformedResponseError
 from ...results import count_value
+from ...transport import encode_json
 from ..translate import emit_qasm, single_refs, to_qasm2
 
 VENDOR = "qilimanjaro"
@@ -200,37 +201,22 @@ def clbit_order(qasm: str) -> list[int] | None:
 # -- envelope ---------------------------------------------------------------------------------
 
 
-#: zlib level of the envelope. Level 3 (zlib's fastest lazy-free level with long hash
-#: chains) on a 1000-point sweep of a 20-qubit x depth-50 circuit (12.6 MB of program text):
-#: ~120 ms of CPU for 2.79 MB, against ~255 ms for 2.39 MB at level 6 and ~88 ms for 3.85 MB
-#: at level 1 (benchmarks/README.md, "Sweeps without re-translation").
+#: zlib level of the envelope. On a 1000-point sweep of a 20-qubit x depth-50 circuit
+#: (12.6 MB of program text) level 3 takes ~120 ms of CPU for 2.79 MB, level 6 ~255 ms for
+#: 2.39 MB, level 1 ~88 ms for 3.85 MB (``benchmarks/envelope.py``); the pieces are
+#: deflated on the cores (:mod:`qiskit_multicloud.compression`).
 LEVEL = 3
-#: Programs JSON-encoded at a time, so compressing starts while the rest is being encoded.
-_BATCH = 64
 
 
 def compress(payload: Any) -> str:
     """Wrap ``payload`` as the envelope string ``{"data", "encoding", "compression"}``.
 
-    The gzip data is one member, mtime 0 (the same payload gives the same bytes), deflated on
-    several cores (:func:`qiskit_multicloud.compression.gzip_compress`); its text is exactly
-    ``json.dumps(payload)``.
+    ``data`` is base64 of one gzip member (mtime 0: the same payload gives the same bytes)
+    of the payload's compact UTF-8 JSON (written by the transport's encoder).
     """
-    raw = gzip_compress(_json_pieces(payload), LEVEL)
+    raw = gzip_compress(encode_json(payload), LEVEL)
     data = base64.b64encode(raw).decode("ascii")
     return json.dumps({"data": data, "encoding": "utf-8", "compression": "gzip"})
-
-
-def _json_pieces(payload: Any) -> Iterator[bytes]:
-    """``json.dumps(payload)`` as UTF-8, a list encoded :data:`_BATCH` items at a time."""
-    if not isinstance(payload, list) or len(payload) <= _BATCH:
-        yield json.dumps(payload).encode("utf-8")
-        return
-    yield b"["
-    for start in range(0, len(payload), _BATCH):
-        text = json.dumps(payload[start : start + _BATCH])[1:-1]
-        yield (text if start == 0 else ", " + text).encode("utf-8")
-    yield b"]"
 
 
 #: The start of a per-shot ``samples`` array in a decoded result.
