@@ -41,6 +41,16 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+def _forget_pool() -> None:
+    """In a forked child: the parent's threads do not exist there, so start new ones."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _workers() -> ThreadPoolExecutor | None:
     """The shared compression threads (``None`` on a single core: compress in line)."""
     global _pool

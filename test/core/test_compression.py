@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import random
+import select
+import signal
 import zlib
 
 import pytest
@@ -76,3 +79,26 @@ def test_crc32_combine_matches_zlib() -> None:
     for first, second in [(0, 0), (5, 0), (0, 7), (1, 1), (1000, 65_537), (3, 2**20 + 3)]:
         a, b = rng.randbytes(first), rng.randbytes(second)
         assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.usefixtures("small_pieces")
+def test_a_forked_child_compresses_with_its_own_threads() -> None:
+    data = sample(250_000)
+    expected = gzip_compress(data, 3)  # the parent's threads exist now
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        ok = gzip_compress(data, 3) == expected
+        os.write(writer, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(writer)
+    try:
+        ready, _, _ = select.select([reader], [], [], 60)  # waits only if the child hangs
+        answer = os.read(reader, 1) if ready else b"hang"
+    finally:
+        os.close(reader)
+        if not ready:
+            os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert answer == b"1", "the forked child's compression hung or differed"
