@@ -11,8 +11,15 @@ Exactness: every value is what ``assign_parameters`` puts into the bound circuit
 bit. Plain parameters are copied; expressions of one parameter made of ``+ - * /``,
 negation and ``abs`` are evaluated with numpy in the order of Qiskit's own expression tree
 (its QPY replay), checked against Qiskit's own binding at :data:`PROBES` points spread over
-the sweep and recomputed by Qiskit wherever the result is zero or not finite (signed zeros);
-anything else (several parameters, whose value depends on Qiskit's binding order, ``sin``,
+the sweep and recomputed by Qiskit wherever the result is zero or not finite (signed zeros).
+Expressions of several parameters made of ``+ - *``, negation and division by a constant
+are evaluated the same way where Qiskit's binding (one parameter at a time, simplifying
+after each) is shown to evaluate that same tree: its partially bound trees are compared
+with the predicted ones (up to rewrites that give the same bits) at two points of every
+group of points its simplifier treats alike, and points where it may decide differently
+(values near 0, 1 or -1, equal magnitudes, not finite) are bound by Qiskit; see
+"expressions of several parameters" below. Anything else (``abs`` or division by a
+parameter in an expression of several, expressions Qiskit regroups as it binds, ``sin``,
 ``**``, complex constants) is bound by Qiskit per point. A point whose values the fast
 path cannot write (non-finite angles) and a circuit whose parameters sit anywhere but in
 standard-gate angles are bound and translated the normal way. ``test/core/test_sweeps.py``
@@ -122,6 +129,176 @@ def _vectorized(
     if result.ndim == 0:
         raise _NotVectorizable("constant")
     return result
+
+
+
+# -- expressions of several parameters -----------------------------------------------------
+#
+# Qiskit binds an expression one parameter at a time and simplifies after each step: it
+# folds operations whose operands are both numbers, reorders operands, moves signs
+# (``a + (-v)`` becomes ``a - v``) and regroups numbers (``2*(v*b)`` becomes ``(2*v)*b``).
+# Where, after every step, its partially bound tree is the original tree with the bound
+# leaves replaced by their values and the fully bound subtrees folded (up to rewrites that
+# give the same bits: operand order of ``+`` and ``*``, signs moved through ``+ - * /``),
+# its value is the original tree evaluated leaf to root, which numpy does on whole columns.
+# :func:`_canonical` writes a tree modulo those rewrites; :meth:`ParameterSweep._agrees`
+# compares Qiskit's trees with the predicted ones at the first and last point of each group
+# of points that its simplifier treats alike (same sign of every node value, no node value
+# near 0, 1 or -1, no two node magnitudes or a node magnitude and a constant near each
+# other: the value tests of its rules). Not vectorized: ``abs`` and negation (Qiskit keeps
+# them unevaluated around a bound value, so numbers next to them are regrouped unseen),
+# division by anything but a constant, and constants Qiskit would treat as 0 or 1.
+
+#: Qiskit's simplifier calls a value zero, one or minus one, and two values equal, within an
+#: absolute 8 machine epsilons (~1.8e-15); points with node values this near are bound by
+#: Qiskit itself.
+_NEAR = 1e-12
+
+#: An expression tree from Qiskit's QPY replay: ``("p", parameter)``, ``("c", number)``,
+#: ``(op, lhs, rhs)`` for ``ADD SUB MUL DIV`` or ``("ABS", operand)``.
+_Tree: TypeAlias = tuple[Any, ...]
+
+
+def _tree(expression: ParameterExpression) -> _Tree:
+    """``expression``'s tree, in Qiskit's order (``RSUB``/``RDIV`` turned around)."""
+    stack: list[_Tree] = []
+    for step in expression._qpy_replay:
+        name = str(step.op).rpartition(".")[2]
+        if name == "ABS":
+            stack.append((name, stack.pop() if step.lhs is None else _leaf(step.lhs)))
+            continue
+        if name not in _BINARY:
+            raise _NotVectorizable(name)
+        rhs = stack.pop() if step.rhs is None else _leaf(step.rhs)
+        lhs = stack.pop() if step.lhs is None else _leaf(step.lhs)
+        if name in ("RSUB", "RDIV"):
+            name, lhs, rhs = name[1:], rhs, lhs
+        stack.append((name, lhs, rhs))
+    if len(stack) != 1:
+        raise _NotVectorizable("replay")
+    return stack[0]
+
+
+def _leaf(value: Any) -> _Tree:
+    if isinstance(value, Parameter):
+        return ("p", value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _NotVectorizable(repr(value))
+    return ("c", value)
+
+
+def _plain_operation(node: _Tree) -> None:
+    """Raise unless ``node`` is an operation numpy and Qiskit both do as written: no
+    ``abs``, no division by anything but a constant that Qiskit keeps as a divisor."""
+    kind = node[0]
+    if kind not in ("ADD", "SUB", "MUL", "DIV"):
+        raise _NotVectorizable(kind)
+    rhs = node[2]
+    if kind == "DIV" and (
+        rhs[0] != "c" or (isinstance(rhs[1], float) and 1.0 / (1.0 / rhs[1]) == rhs[1])
+    ):
+        # Qiskit divides by a number as a product with its reciprocal wherever that
+        # reciprocal converts back exactly: a choice made per value.
+        raise _NotVectorizable(kind)
+
+
+def _columns_of(
+    node: _Tree,
+    columns: Mapping[Parameter, NDArray[np.float64]],
+    nodes: list[NDArray[np.float64]],
+    constants: list[float],
+) -> Any:
+    """Value of ``node`` at every point, leaf to root; appends every distinct point-dependent
+    value to ``nodes`` and the constants' magnitudes to ``constants``."""
+    kind = node[0]
+    if kind == "p":
+        column = columns[node[1]]
+        if not any(column is seen for seen in nodes):  # a parameter used twice
+            nodes.append(column)
+        return column
+    if kind == "c":
+        size = abs(node[1])
+        if not math.isfinite(size) or size < _NEAR or 0 < abs(size - 1) < _NEAR:
+            raise _NotVectorizable(repr(node[1]))  # Qiskit rounds such constants to 0 or 1
+        constants.append(size)
+        return node[1]
+    _plain_operation(node)
+    lhs = _columns_of(node[1], columns, nodes, constants)
+    rhs = _columns_of(node[2], columns, nodes, constants)
+    value = _BINARY[kind](lhs, rhs)
+    if not isinstance(value, np.ndarray):
+        raise _NotVectorizable("constant")  # Qiskit folds those when it builds the tree
+    if not _sign_only(node):
+        nodes.append(value)
+    return value
+
+
+def _unit(node: _Tree) -> bool:
+    """A constant 1 or -1."""
+    return bool(node[0] == "c" and abs(node[1]) == 1)
+
+
+def _sign_only(node: _Tree) -> bool:
+    """A product or quotient with 1 or -1 (Qiskit's negation): exact, same magnitude."""
+    return (node[0] in ("MUL", "DIV") and _unit(node[2])) or (node[0] == "MUL" and _unit(node[1]))
+
+
+def _doubtful(nodes: Sequence[NDArray[np.float64]], constants: Sequence[float]) -> Any:
+    """Points where a node value is not finite or near 0, 1 or -1, or two magnitudes (or
+    one and a constant's) are near each other: where Qiskit's simplifier may decide
+    differently."""
+    magnitudes = [np.abs(v) for v in nodes]
+    doubt = np.zeros(len(nodes[0]), dtype=bool)
+    for index, size in enumerate(magnitudes):
+        doubt |= ~np.isfinite(size) | (size < _NEAR) | (np.abs(size - 1) < _NEAR)
+        for other in [*magnitudes[index + 1 :], *constants]:
+            doubt |= np.abs(size - other) < _NEAR
+    return doubt
+
+
+def _canonical(node: _Tree, bound: Mapping[Parameter, float], fold: bool) -> tuple[Any, int, Any]:
+    """``(value, sign, key)`` of ``node`` with ``bound`` substituted: ``value`` the number
+    if nothing is left unbound, else ``None`` and ``sign * key`` is the node written modulo
+    the exact rewrites (commuted ``+``/``*`` operands, signs moved out of ``+ - * /``,
+    ``a - b`` as ``-(b - a)``). Operations on two numbers are evaluated (``fold``, the
+    prediction) or refused (Qiskit's own trees: it would have folded them)."""
+    kind = node[0]
+    if (kind == "p" and node[1] in bound) or kind == "c":
+        return _constant(bound[node[1]] if kind == "p" else node[1])
+    if kind == "p":
+        return None, 1, node
+    _plain_operation(node)
+    lvalue, lsign, lkey = _canonical(node[1], bound, fold)
+    rvalue, rsign, rkey = _canonical(node[2], bound, fold)
+    if lvalue is not None and rvalue is not None:
+        if not fold:
+            raise _NotVectorizable("unfolded")
+        try:
+            return _constant(_BINARY[kind](lvalue, rvalue))
+        except ArithmeticError:
+            raise _NotVectorizable(kind) from None
+    sign = lsign * rsign
+    if lvalue is not None and abs(lvalue) == 1 and kind == "MUL":
+        return None, sign, rkey
+    if rvalue is not None and abs(rvalue) == 1 and kind in ("MUL", "DIV"):
+        return None, sign, lkey
+    if kind == "MUL":
+        return None, sign, ("MUL", *sorted((lkey, rkey), key=repr))
+    if kind == "DIV":
+        return None, sign, ("DIV", lkey, rkey)
+    if kind == "SUB":
+        rsign = -rsign
+    if lsign == rsign:
+        return None, lsign, ("ADD", *sorted((lkey, rkey), key=repr))
+    if repr(lkey) <= repr(rkey):
+        return None, lsign, ("SUB", lkey, rkey)
+    return None, rsign, ("SUB", rkey, lkey)
+
+
+def _constant(value: Any) -> tuple[Any, int, Any]:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _NotVectorizable(repr(value))
+    return value, -1 if value < 0 else 1, ("c", abs(value))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,11 +432,78 @@ class ParameterSweep:
             elif len(expression.parameters) == 1:
                 out[:, k] = self._vectorized_values(expression, columns)
             else:
-                # Qiskit binds parameters one after the other and folds constants as it
-                # goes, so a product of several parameters depends on the binding order:
-                # only Qiskit itself gives the same last bit.
-                out[:, k] = self._exact_column(expression)
+                out[:, k] = self._vectorized_several(expression, columns)
         return out
+
+    def _vectorized_several(
+        self, expression: ParameterExpression, columns: Mapping[Parameter, NDArray[np.float64]]
+    ) -> NDArray[np.float64]:
+        """An expression of several parameters at every point: numpy where Qiskit's binding
+        is shown to evaluate the same tree (see :func:`_canonical`), Qiskit elsewhere."""
+        nodes: list[NDArray[np.float64]] = []
+        constants: list[float] = []
+        try:
+            tree = _tree(expression)
+            with np.errstate(all="ignore"):
+                column = np.array(_columns_of(tree, columns, nodes, constants), dtype=np.float64)
+        except _NotVectorizable:
+            return self._exact_column(expression)
+        if column.ndim != 1 or len(nodes) > 62:
+            return self._exact_column(expression)
+        with np.errstate(all="ignore"):
+            doubtful = _doubtful(nodes, constants)
+        # Points with the same sign of every node value meet the same decisions in Qiskit's
+        # simplifier: one point of each group shows whether it evaluates the tree as numpy.
+        signs = np.zeros(len(column), dtype=np.int64)
+        for bit, values in enumerate(nodes):
+            signs |= (values < 0).astype(np.int64) << bit
+        candidates = np.flatnonzero(~doubtful)
+        _, groups = np.unique(signs[candidates], return_inverse=True)
+        used = self._binding_order(expression)
+        for number in range(int(groups.max()) + 1 if groups.size else 0):
+            members = candidates[groups.reshape(-1) == number]
+            STATS["structure_checks"] += 1
+            if not all(self._agrees(expression, tree, used, p) for p in {members[0], members[-1]}):
+                doubtful[members] = True
+        exact = np.flatnonzero(doubtful)
+        fast = np.flatnonzero(~doubtful)
+        if fast.size:
+            probes = fast[np.linspace(0, fast.size - 1, min(fast.size, PROBES)).astype(int)]
+            checked = self._exact_values(expression, probes.tolist())
+            if not np.array_equal(checked, column[probes]):
+                STATS["probe_mismatches"] += 1
+                return self._exact_column(expression)
+            STATS["vectorized_points"] += int(fast.size)
+        if exact.size:
+            column[exact] = self._exact_values(expression, exact.tolist())
+        return column
+
+    def _agrees(
+        self,
+        expression: ParameterExpression,
+        tree: _Tree,
+        used: Sequence[tuple[Parameter, int]],
+        point: int,
+    ) -> bool:
+        """Whether, at ``point``, each of Qiskit's binding steps leaves the tree that
+        :func:`_canonical` predicts (so its value is ``tree`` evaluated leaf to root)."""
+        bound: dict[Parameter, float] = {}
+        value: Any = expression
+        try:
+            for parameter, index in used:
+                number = float(self.values[point, index])
+                value = value.bind({parameter: number})
+                bound[parameter] = number
+                expected = _canonical(tree, bound, fold=True)
+                if value.parameters:
+                    actual = _canonical(_tree(value), {}, fold=False)
+                else:
+                    actual = _constant(value.numeric())
+                if expected[1:] != actual[1:]:
+                    return False
+        except (_NotVectorizable, ValueError, ZeroDivisionError, TypeError, ArithmeticError):
+            return False
+        return True
 
     def _vectorized_values(
         self, expression: ParameterExpression, columns: Mapping[Parameter, NDArray[np.float64]]
@@ -281,13 +525,16 @@ class ParameterSweep:
             column[point] = value
         return column
 
-    def _exact_column(
-        self, expression: ParameterExpression, points: Sequence[int] | None = None
-    ) -> NDArray[np.float64]:
-        """Qiskit's own value of ``expression`` at every point (or at ``points``): the slow,
-        exact path."""
+    def _exact_column(self, expression: ParameterExpression) -> NDArray[np.float64]:
+        """Qiskit's own value of ``expression`` at every point (the slow, exact path)."""
         STATS["qiskit_evaluated"] += 1
-        chosen = range(len(self)) if points is None else points
+        return self._exact_values(expression, range(len(self)))
+
+    def _exact_values(
+        self, expression: ParameterExpression, points: Sequence[int]
+    ) -> NDArray[np.float64]:
+        """Qiskit's own values of ``expression`` at ``points``."""
+        chosen = list(points)
         used = self._binding_order(expression)
         columns = [self.values[chosen, index].tolist() for _, index in used]
         parameters = [parameter for parameter, _ in used]

@@ -312,3 +312,172 @@ def test_random_n_local_sweeps_many_seeds() -> None:
                 bound = reference(native, sweep.values[point])
                 assert bound is not None
                 assert text == translate(bound), (vendor, seed, point)
+
+
+# -- expressions of several parameters: numpy where Qiskit's binding is shown to agree ------
+
+A, B, C, D = Parameter("a"), Parameter("b"), Parameter("c"), Parameter("d")
+#: Values where Qiskit's simplifier decides differently (0, 1, -1, equal magnitudes) and
+#: where IEEE results are special (signed zeros, tiny and huge values).
+SEVERAL_SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, math.pi, -math.pi, 1e-13, -1e-300, 1e17,
+                   -1e17, 3.0, 1 / 3]
+
+
+def random_expression(rng: random.Random, parameters: list[Parameter], depth: int) -> Any:
+    """A random nested expression of ``parameters`` (sums, differences, products, quotients
+    by constants and parameters, negations, integer and float constants, abs)."""
+    if depth == 0 or rng.random() < 0.2:
+        leaf = rng.random()
+        if leaf < 0.75:
+            return rng.choice(parameters)
+        return rng.choice([2, 3, -1, 0.5, 1.5, math.pi, -2.25, 7, 1e-3])
+    lhs = random_expression(rng, parameters, depth - 1)
+    rhs = random_expression(rng, parameters, depth - 1)
+    shape = rng.choice(["+", "-", "*", "/", "/c", "neg", "abs", "*c"])
+    if shape == "+":
+        return lhs + rhs
+    if shape == "-":
+        return lhs - rhs
+    if shape == "*":
+        return lhs * rhs
+    if shape == "/":
+        return lhs / rng.choice(parameters)
+    if shape == "/c":
+        return lhs / rng.choice([2, 3, 7, 0.25, 1.5])
+    if shape == "neg":
+        return -lhs if not isinstance(lhs, int | float) else -lhs * rhs
+    if shape == "abs":
+        return abs(lhs) if not isinstance(lhs, int | float) else abs(lhs) + rhs
+    return rng.choice([2, -3, 0.5, 1.25]) * lhs
+
+
+#: Expressions whose binding Qiskit does leaf to root (the vectorized path's cases).
+PLAIN_SHAPES = [A + B, 2 * A - B / 2, A * B, 3 - A * B, (A + 1) * (B - 2), (A + B) / 3,
+                A * B - 1, A + B + C, 2.5 * C - D / 7, (A - D) * (B + C)]
+
+
+def several_parameters_circuit(count: int, seed: int) -> QuantumCircuit:
+    """:data:`PLAIN_SHAPES` and ``count`` rz gates, each angle a random expression of at
+    least two parameters."""
+    rng = random.Random(seed)
+    circuit = QuantumCircuit(3, 3, name="several")
+    for index, shape in enumerate(PLAIN_SHAPES):
+        circuit.rz(shape, index % 3)
+    made = 0
+    while made < count:
+        expression = random_expression(rng, [A, B, C, D], rng.randint(1, 4))
+        if isinstance(expression, int | float) or len(expression.parameters) < 2:
+            continue
+        circuit.rz(expression, made % 3)
+        circuit.cx(made % 3, (made + 1) % 3)
+        made += 1
+    circuit.measure(range(3), range(3))
+    return circuit
+
+
+def several_values(circuit: QuantumCircuit, rows: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(-4, 4, (rows, circuit.num_parameters))
+    mask = rng.random(values.shape) < 0.15
+    values[mask] = rng.choice(np.array(SEVERAL_SPECIAL), size=int(mask.sum()))
+    values[1] = values[0]  # equal values in every column
+    values[2] = -values[0]
+    for row in values:
+        try:
+            refused = reference(circuit, row) is None
+        except RuntimeError:  # "Binding to NaN": huge values, inf - inf
+            refused = True
+        if refused:
+            row[:] = 0.75  # binding would raise
+    return values
+
+
+def assert_plan_is_assign_parameters(circuit: QuantumCircuit, values: np.ndarray) -> None:
+    plan = ParameterSweep(circuit, values).plan
+    assert plan is not None
+    for point, row in enumerate(values):
+        bound = reference(circuit, row)
+        assert bound is not None
+        expected = [p for inst in bound.data for p in inst.params if inst.name == "rz"]
+        got = plan.values[point][plan.columns].tolist()
+        for want, have in zip(expected, got, strict=True):
+            if isinstance(want, float) and math.isfinite(want):
+                assert math.copysign(1, want) == math.copysign(1, have), (point, want, have)
+                assert want == have, (point, want, have)
+            else:
+                assert not plan.usable[point]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_expressions_of_several_parameters_are_bit_identical(seed: int) -> None:
+    circuit = several_parameters_circuit(25, seed)
+    values = several_values(circuit, 150, seed)
+    STATS.clear()
+    assert_plan_is_assign_parameters(circuit, values)
+    assert STATS["structure_checks"] > 0 and STATS["vectorized_points"] > 0
+
+
+def test_every_vendor_renders_sweeps_of_several_parameters_exactly() -> None:
+    circuit = several_parameters_circuit(12, seed=21)
+    values = several_values(circuit, 50, seed=21)
+    for vendor, (basis, version, template, translate) in TEXT_VENDORS.items():
+        native = transpile(circuit, basis_gates=basis, optimization_level=0)
+        sweep = ParameterSweep(native, values)
+        STATS.clear()
+        found = texts(SweepCircuits([sweep]), vendor, version, template, translate)
+        assert STATS["templates"] == 1 and STATS["vectorized_points"] > 0, vendor
+        for point, text in enumerate(found):
+            bound = reference(native, values[point])
+            assert bound is not None
+            assert text == translate(bound), (vendor, point)
+    names = [f"QB{i + 1}" for i in range(3)]
+    native = transpile(circuit, basis_gates=["r", "cz"], optimization_level=0)
+    sweep = ParameterSweep(native, values, [{"point": i} for i in range(len(values))])
+    entries = CircuitTranslator(names).translate_all(SweepCircuits([sweep]))  # rz as r: negated
+    for point, entry in enumerate(entries):
+        bound = reference(native, values[point])
+        assert bound is not None
+        bound.name = sweep.point_name(point)
+        bound.metadata = {"point": point}
+        assert json.dumps(entry) == json.dumps(CircuitTranslator(names).translate(bound))
+
+
+def test_sums_and_products_of_two_parameters_take_the_vectorized_path() -> None:
+    circuit = QuantumCircuit(1)
+    shapes = [A + B, 2 * A - B / 2, A * B, 3 - A * B, (A + 1) * (B - 2), (A + B) * (A - B),
+              (A + B) / 3, A * B - 1, B - A, -A - B, -(A * B) + 2.5]
+    for shape in shapes:
+        circuit.rz(shape, 0)
+    values = np.random.default_rng(5).uniform(-4, 4, (400, 2))
+    STATS.clear()
+    plan = ParameterSweep(circuit, values).plan
+    assert plan is not None
+    assert STATS["qiskit_evaluated"] == 0 and STATS["probe_mismatches"] == 0
+    assert STATS["vectorized_points"] == len(values) * len(shapes)
+    assert_plan_is_assign_parameters(circuit, values)
+
+
+@pytest.mark.parametrize("shape", [2 * (A * B), A * (B * C), C * B * A, C + B + A])
+def test_where_qiskit_regroups_constants_its_own_binding_gives_the_values(shape: Any) -> None:
+    """Binding one parameter at a time, Qiskit regroups a bound value with a constant or
+    another bound value (``2*(a*b)`` becomes ``(2*a)*b``, ``b + c + a`` adds ``a`` to ``b``
+    first): the check of its trees fails and Qiskit binds every point."""
+    circuit = QuantumCircuit(1)
+    circuit.rz(shape, 0)
+    values = np.random.default_rng(6).uniform(-4, 4, (200, circuit.num_parameters))
+    STATS.clear()
+    assert_plan_is_assign_parameters(circuit, values)
+    assert STATS["structure_checks"] > 0 and STATS["vectorized_points"] == 0
+
+
+@pytest.mark.parametrize("shape", [A / B, 2 * A / (A + B), abs(A - B) + B, B - abs(A)])
+def test_division_by_parameters_and_abs_are_bound_by_qiskit(shape: Any) -> None:
+    """Qiskit divides by a bound value as a product with its reciprocal where that converts
+    back exactly and divides otherwise; it keeps ``abs(v)`` unevaluated next to other
+    numbers, which it then regroups: not one tree for numpy."""
+    circuit = QuantumCircuit(1)
+    circuit.rz(shape, 0)
+    values = np.random.default_rng(7).uniform(-4, 4, (200, 2))
+    STATS.clear()
+    assert_plan_is_assign_parameters(circuit, values)
+    assert STATS["qiskit_evaluated"] == 1 and STATS["vectorized_points"] == 0
