@@ -145,8 +145,9 @@ def _vectorized(
 # compares Qiskit's trees with the predicted ones at the first and last point of each group
 # of points that its simplifier treats alike (same sign of every node value, no node value
 # near 0, 1 or -1, no two node magnitudes or a node magnitude and a constant near each
-# other: the value tests of its rules). Not vectorized: ``abs`` and negation (Qiskit keeps
-# them unevaluated around a bound value, so numbers next to them are regrouped unseen),
+# other: the value tests of its rules). Not vectorized: ``abs`` (Qiskit keeps ``abs(v)``
+# unevaluated around a bound value and regroups the numbers next to it where no tree shows
+# it; ``-v`` is kept too, but every operation on it folds it with an exact sign move),
 # division by anything but a constant, and constants Qiskit would treat as 0 or 1.
 
 #: Qiskit's simplifier calls a value zero, one or minus one, and two values equal, within an
