@@ -439,7 +439,8 @@ def test_every_vendor_renders_sweeps_of_several_parameters_exactly() -> None:
         assert bound is not None
         bound.name = sweep.point_name(point)
         bound.metadata = {"point": point}
-        assert json.dumps(entry) == json.dumps(CircuitTranslator(names).translate(bound))
+        expected = CircuitTranslator(names).translate(bound)
+        assert encode_json(entry) == encode_json(expected), point
 
 
 def test_sums_and_products_of_two_parameters_take_the_vectorized_path() -> None:
