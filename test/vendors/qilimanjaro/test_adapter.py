@@ -440,7 +440,10 @@ def test_envelope_holds_the_json_text_in_one_gzip_member(count: int) -> None:
     """The programs' JSON in one gzip member (mtime 0) that the vendor SDK's own decoder
     reads whole."""
     programs = [f"OPENQASM 2.0;\nrz({i / 7!r}) q[0];\n\"\u00e9" for i in range(count)]
-    envelope = json.loads(compress(programs))
+    text = compress(programs)
+    envelope = json.loads(text)
+    assert text == json.dumps(envelope)  # the shape qiboconnection writes
+    assert list(envelope) == ["data", "encoding", "compression"]
     assert envelope["encoding"] == "utf-8" and envelope["compression"] == "gzip"
     raw = base64.urlsafe_b64decode(envelope["data"])  # what qiboconnection does
     assert json.loads(gzip.decompress(raw).decode("utf-8")) == programs
