@@ -632,7 +632,9 @@ def _slot_texts(plan: _Plan, version: int | str) -> Iterator[Sequence[str]]:
     QASM angles are formatted for all points at once (numpy finds the ``pi`` fractions);
     JSON numbers one point at a time by orjson, which needs no such search.
     """
-    finite = np.where(np.isfinite(plan.values), plan.values, 0.0)
+    values = plan.values
+    # points with a non-finite value are translated from their bound circuit instead
+    finite = values if plan.usable.all() else np.where(np.isfinite(values), values, 0.0)
     if version == JSON:
         columns = plan.columns.tolist()
         if columns == list(range(finite.shape[1])):
