@@ -333,3 +333,41 @@ def _programs(emu: Any) -> list[str]:
 
     job = emu.jobs.all()[-1]
     return list(decompress(job.meta["description"], "test"))
+
+
+def test_envelopes_of_many_pieces_round_trip(
+    emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Description and result gzipped in many pieces (one member each) are read whole by the
+    emulator and by the client: counts equal those of one-piece envelopes, same seed."""
+    from qiskit_multicloud import compression
+
+    circuits = []
+    for i in range(12):
+        qc = QuantumCircuit(3, 3, name=f"c{i}")
+        qc.ry(0.1 * (i + 1), 0)
+        qc.cx(0, 1)
+        qc.rx(0.37 * i, 2)
+        qc.measure([0, 1, 2], [0, 1, 2])
+        circuits.append(qc)
+
+    def counts_and_programs() -> tuple[list[dict[str, int]], list[str]]:
+        handle = emulator_factory("qilimanjaro", seed=9)
+        backend = provider_for(handle).get_backend("qibo_simulator")
+        result = backend.run(circuits, shots=SHOTS, **FAST).result()  # gates it reads as is
+        return result.get_counts(), _programs(handle)
+
+    whole = counts_and_programs()
+    deflated: list[int] = []
+    deflate = compression._deflate
+
+    def counting(*args: Any) -> Any:
+        deflated.append(len(args[1]))
+        return deflate(*args)
+
+    monkeypatch.setattr(compression, "_deflate", counting)
+    monkeypatch.setattr(compression, "PIECE_BYTES", 256)  # ~10 pieces per envelope
+    pieces = counts_and_programs()
+    assert pieces == whole
+    assert len(deflated) > 20  # description and result were cut into pieces
+    assert len(whole[1]) == 12 and all(text.startswith("OPENQASM 2.0;") for text in whole[1])
