@@ -155,6 +155,10 @@ def _vectorized(
 #: Qiskit itself.
 _NEAR = 1e-12
 
+#: Groups of points checked before an expression whose every check failed is left to
+#: Qiskit; also the least number of groups allowed (more than one per 16 points otherwise).
+_GROUPS = 8
+
 #: An expression tree from Qiskit's QPY replay: ``("p", parameter)``, ``("c", number)``,
 #: ``(op, lhs, rhs)`` for ``ADD SUB MUL DIV`` or ``("ABS", operand)``.
 _Tree: TypeAlias = tuple[Any, ...]
@@ -460,12 +464,20 @@ class ParameterSweep:
             signs |= (values < 0).astype(np.int64) << bit
         candidates = np.flatnonzero(~doubtful)
         _, groups = np.unique(signs[candidates], return_inverse=True)
+        groups = groups.reshape(-1)
+        count = int(groups.max()) + 1 if groups.size else 0
+        if count > max(_GROUPS, len(self) // 16):
+            return self._exact_column(expression)  # checks would cost more than they save
         used = self._binding_order(expression)
-        for number in range(int(groups.max()) + 1 if groups.size else 0):
-            members = candidates[groups.reshape(-1) == number]
+        refused = 0
+        for number in range(count):
+            members = candidates[groups == number]
             STATS["structure_checks"] += 1
             if not all(self._agrees(expression, tree, used, p) for p in {members[0], members[-1]}):
                 doubtful[members] = True
+                refused += 1
+                if refused == _GROUPS and number + 1 == refused:
+                    return self._exact_column(expression)  # Qiskit regroups this one
         exact = np.flatnonzero(doubtful)
         fast = np.flatnonzero(~doubtful)
         if fast.size:

@@ -468,7 +468,9 @@ def test_where_qiskit_regroups_constants_its_own_binding_gives_the_values(shape:
     values = np.random.default_rng(6).uniform(-4, 4, (200, circuit.num_parameters))
     STATS.clear()
     assert_plan_is_assign_parameters(circuit, values)
-    assert STATS["structure_checks"] > 0 and STATS["vectorized_points"] == 0
+    assert STATS["vectorized_points"] == 0
+    # checked and refused (group by group, or the whole column after too many groups)
+    assert STATS["structure_checks"] > 0 or STATS["qiskit_evaluated"] == 1
 
 
 @pytest.mark.parametrize("shape", [A / B, 2 * A / (A + B), abs(A - B) + B, B - abs(A)])
