@@ -484,3 +484,21 @@ def test_division_by_parameters_and_abs_are_bound_by_qiskit(shape: Any) -> None:
     STATS.clear()
     assert_plan_is_assign_parameters(circuit, values)
     assert STATS["qiskit_evaluated"] == 1 and STATS["vectorized_points"] == 0
+
+
+def test_rewrites_the_tree_comparison_ignores_give_the_same_bits() -> None:
+    """The rewrites ``_canonical`` treats as equal are exact in IEEE double arithmetic
+    (round to nearest is symmetric in sign) wherever no result is zero."""
+    rng = np.random.default_rng(9)
+    exponents = rng.integers(-1020, 1000, (2, 200_000))
+    a, b = rng.uniform(-2, 2, (2, 200_000)) * 2.0 ** exponents
+    with np.errstate(all="ignore"):
+        pairs = [
+            (a + -b, a - b), (a + b, b + a), (a * b, b * a), (-a + -b, -(a + b)),
+            (-a * b, -(a * b)), (a / -b, -(a / b)), (a - b, -(b - a)), (a * -1.0, -a),
+            (a / -1.0, -a), (abs(-a), abs(a)),
+        ]
+        for left, right in pairs:
+            keep = (left != 0) & np.isfinite(left)
+            assert keep.sum() > 100_000
+            assert np.array_equal(left[keep].view(np.int64), right[keep].view(np.int64))
