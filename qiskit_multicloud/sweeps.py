@@ -52,7 +52,11 @@ from .vendors.translate import _EPS, format_angles, json_numbers
 
 #: Counters of the sweep path (tests use them to see which path ran): ``rendered`` points
 #: written from a template, ``bound`` points bound and translated the normal way,
-#: ``templates`` structures translated.
+#: ``templates`` structures translated; for expressions, ``qiskit_evaluated`` columns
+#: computed by Qiskit at every point, ``structure_checks`` groups of points at which
+#: Qiskit's binding of an expression of several parameters was compared with numpy's tree,
+#: ``vectorized_points`` values of such expressions computed by numpy, and
+#: ``probe_mismatches`` columns a probe sent back to Qiskit.
 STATS: collections.Counter[str] = collections.Counter()
 
 #: Text written in place of each parametrized angle in a text template.
@@ -458,7 +462,8 @@ class ParameterSweep:
         with np.errstate(all="ignore"):
             doubtful = _doubtful(nodes, constants)
         # Points with the same sign of every node value meet the same decisions in Qiskit's
-        # simplifier: one point of each group shows whether it evaluates the tree as numpy.
+        # simplifier: the first and last point of each group show whether it evaluates the
+        # tree as numpy does.
         signs = np.zeros(len(column), dtype=np.int64)
         for bit, values in enumerate(nodes):
             signs |= (values < 0).astype(np.int64) << bit
@@ -473,7 +478,8 @@ class ParameterSweep:
         for number in range(count):
             members = candidates[groups == number]
             STATS["structure_checks"] += 1
-            if not all(self._agrees(expression, tree, used, p) for p in {members[0], members[-1]}):
+            ends = dict.fromkeys((int(members[0]), int(members[-1])))
+            if not all(self._agrees(expression, tree, used, point) for point in ends):
                 doubtful[members] = True
                 refused += 1
                 if refused == _GROUPS and number + 1 == refused:
@@ -531,8 +537,9 @@ class ParameterSweep:
         probes = set(np.linspace(0, count - 1, min(count, PROBES)).astype(int).tolist())
         # Signed zeros and non-finite values are where evaluation orders can differ.
         doubtful = set(np.flatnonzero((column == 0) | ~np.isfinite(column)).tolist())
-        for point in sorted(probes | doubtful):
-            value = self._exact(expression, point)
+        points = sorted(probes | doubtful)
+        exact = self._exact_values(expression, points).tolist()
+        for point, value in zip(points, exact, strict=True):
             if point in probes and value != 0 and math.isfinite(value) and value != column[point]:
                 return self._exact_column(expression)
             column[point] = value
@@ -561,14 +568,6 @@ class ParameterSweep:
         ``assign_parameters`` binds them (``circuit.parameters`` order)."""
         used = expression.parameters
         return [(p, index) for index, p in enumerate(self.parameters) if p in used]
-
-    def _exact(self, expression: ParameterExpression, point: int) -> float:
-        """Qiskit's value of ``expression`` at ``point`` as ``assign_parameters`` computes it
-        (one parameter at a time, in ``circuit.parameters`` order); NaN if not a finite
-        float."""
-        used = self._binding_order(expression)
-        row = [float(self.values[point, index]) for _, index in used]
-        return _bind_in_order(expression, [parameter for parameter, _ in used], row)
 
     def texts(
         self,
