@@ -44,9 +44,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias, overload
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
 
+from .transport import DeferredJSON
 from .types import CircuitLayout
 from .vendors.translate import _EPS, format_angles, json_numbers
 
@@ -61,10 +63,6 @@ STATS: collections.Counter[str] = collections.Counter()
 
 #: Text written in place of each parametrized angle in a text template.
 SLOT_MARK = "\x00"
-
-#: ``version`` of :meth:`ParameterSweep.texts` for JSON templates: every value written as
-#: a JSON number, orjson's shortest text that parses back to the same double.
-JSON = "json"
 
 #: Points at which a vectorized expression is checked against Qiskit's own binding.
 PROBES = 4
@@ -352,6 +350,7 @@ class ParameterSweep:
             raise ValueError(f"{len(metadata)} metadata entries for {count} points")
         self.metadata = metadata
         self._texts: dict[Any, list[str]] = {}
+        self._renderers: dict[Any, Callable[[int], str] | None] = {}
         # Qiskit names every bound copy "<base name>-<instance number>"; the points take
         # the numbers their copies would have taken, reserved here in one step.
         self._base_name = str(getattr(circuit, "_base_name", None) or circuit.name)
@@ -572,7 +571,7 @@ class ParameterSweep:
     def texts(
         self,
         key: Any,
-        version: int | str,
+        version: int,
         template: Callable[[QuantumCircuit, Placeholders], str | None],
         translate: Callable[[QuantumCircuit], str],
     ) -> list[str]:
@@ -580,8 +579,7 @@ class ParameterSweep:
 
         Args:
             key: names the vendor format (the cache key on this sweep).
-            version: OpenQASM version 2 or 3, for the angle format (``pi/2`` style), or
-                :data:`JSON` for JSON numbers.
+            version: OpenQASM version, for the angle format (``pi/2`` style).
             template: writes the circuit with the given text in place of each angle
                 (``None`` if it cannot).
             translate: the vendor's normal translation of one bound circuit.
@@ -589,24 +587,65 @@ class ParameterSweep:
         cached = self._texts.get(key)
         if cached is not None:
             return cached
-        plan = self.plan
-        pieces: list[str] | None = None
-        if plan is not None:
-            text = template(self.circuit, dict.fromkeys(plan.slots, SLOT_MARK))
-            if text is not None:
-                pieces = text.split(SLOT_MARK)
-                if len(pieces) != len(plan.slots) + 1:
-                    pieces = None
+        plan, pieces = self.plan, self._pieces(template)
         if plan is None or pieces is None:
             texts = [translate(self.bound(point)) for point in range(len(self))]
         else:
             STATS["templates"] += 1
-            texts = _render(plan, pieces, version)
+            texts = _render(plan, pieces, _EPS[version])
             for point in np.flatnonzero(~plan.usable).tolist():
                 texts[point] = translate(self.bound(point))
             STATS["rendered"] += int(plan.usable.sum())
         self._texts[key] = texts
         return texts
+
+    def json_texts(
+        self,
+        key: Any,
+        template: Callable[[QuantumCircuit, Placeholders], str | None],
+        translate: Callable[[QuantumCircuit], str],
+        start: int = 0,
+        stop: int | None = None,
+    ) -> list[DeferredJSON | orjson.Fragment]:
+        """Points ``start:stop`` as JSON text: the template with each angle a JSON number
+        (orjson's shortest round-trip text, so the server parses the same double).
+
+        Points rendered from the template are :class:`~qiskit_multicloud.transport.DeferredJSON`:
+        the transport writes each when it encodes the request body, so a large sweep's
+        texts are made, copied into the body and dropped one at a time rather than all
+        held at once (for 1000 IQM circuits of 75 KB: 75 MB less memory and fresh pages).
+        Points that cannot be rendered are translated now, so their errors come before
+        anything is sent. Arguments as for :meth:`texts`.
+        """
+        stop = len(self) if stop is None else stop
+        if key not in self._renderers:
+            plan, pieces = self.plan, self._pieces(template)
+            self._renderers[key] = None if plan is None or pieces is None else _json_renderer(
+                plan, pieces
+            )
+            STATS["templates"] += self._renderers[key] is not None
+        render, plan = self._renderers[key], self.plan
+        out: list[DeferredJSON | orjson.Fragment] = []
+        for point in range(start, stop):
+            if render is not None and plan is not None and plan.usable[point]:
+                out.append(_PointJSON(render, point))
+                STATS["rendered"] += 1
+            else:
+                out.append(orjson.Fragment(translate(self.bound(point))))
+        return out
+
+    def _pieces(
+        self, template: Callable[[QuantumCircuit, Placeholders], str | None]
+    ) -> list[str] | None:
+        """The template's text cut at each slot (``None`` if there is no usable template)."""
+        plan = self.plan
+        if plan is None:
+            return None
+        text = template(self.circuit, dict.fromkeys(plan.slots, SLOT_MARK))
+        if text is None:
+            return None
+        pieces = text.split(SLOT_MARK)
+        return pieces if len(pieces) == len(plan.slots) + 1 else None
 
 
 def _bind_in_order(
@@ -626,40 +665,58 @@ def _bind_in_order(
     return value if type(value) is float and math.isfinite(value) else math.nan
 
 
-def _render(plan: _Plan, pieces: list[str], version: int | str) -> list[str]:
+def _render(plan: _Plan, pieces: list[str], eps: float) -> list[str]:
     """Each point's text: the template pieces with its formatted angles between them."""
+    values = plan.values
+    # points with a non-finite value are translated from their bound circuit instead
+    finite = values if plan.usable.all() else np.where(np.isfinite(values), values, 0.0)
+    formatted = np.empty(finite.shape, dtype=object)
+    if finite.size:
+        formatted.reshape(-1)[:] = format_angles(finite.reshape(-1), eps)
+    per_slot = formatted[:, plan.columns]
     frame: list[str] = [""] * (2 * len(pieces) - 1)
     frame[0::2] = pieces
     texts = []
-    for row in _slot_texts(plan, version):
+    for row in per_slot.tolist():
         frame[1::2] = row
         texts.append("".join(frame))
     return texts
 
 
-def _slot_texts(plan: _Plan, version: int | str) -> Iterator[Sequence[str]]:
-    """Per point, the text of the value of each slot (see :meth:`ParameterSweep.texts`).
-
-    QASM angles are formatted for all points at once (numpy finds the ``pi`` fractions);
-    JSON numbers one point at a time by orjson, which needs no such search.
-    """
+def _json_renderer(plan: _Plan, pieces: list[str]) -> Callable[[int], str]:
+    """Writes one (usable) point's JSON text: the pieces with its values as JSON numbers."""
+    base: list[str] = [""] * (2 * len(pieces) - 1)
+    base[0::2] = pieces
     values = plan.values
-    # points with a non-finite value are translated from their bound circuit instead
-    finite = values if plan.usable.all() else np.where(np.isfinite(values), values, 0.0)
-    if version == JSON:
-        columns = plan.columns.tolist()
-        if columns == list(range(finite.shape[1])):
-            yield from map(json_numbers, finite)  # every slot its own value, in order
-        elif len(columns) == 1:
-            yield from ([json_numbers(row)[columns[0]]] for row in finite)
-        else:
-            gather = operator.itemgetter(*columns)
-            yield from (gather(json_numbers(row)) for row in finite)
-        return
-    formatted = np.empty(finite.shape, dtype=object)
-    if finite.size:
-        formatted.reshape(-1)[:] = format_angles(finite.reshape(-1), _EPS[int(version)])
-    yield from formatted[:, plan.columns].tolist()
+    columns = plan.columns.tolist()
+    gather: Callable[[list[str]], Sequence[str]] | None
+    if columns == list(range(values.shape[1])):
+        gather = None  # every slot its own value, in order
+    elif len(columns) == 1:
+        gather = operator.itemgetter(slice(columns[0], columns[0] + 1))
+    else:
+        gather = operator.itemgetter(*columns)
+
+    def render(point: int) -> str:
+        numbers = json_numbers(values[point])
+        frame = base.copy()  # not shared: bodies may be encoded on several threads
+        frame[1::2] = numbers if gather is None else gather(numbers)
+        return "".join(frame)
+
+    return render
+
+
+class _PointJSON(DeferredJSON):
+    """One sweep point's JSON text, written when the request body is encoded."""
+
+    __slots__ = ("_point", "_render")
+
+    def __init__(self, render: Callable[[int], str], point: int) -> None:
+        self._render = render
+        self._point = point
+
+    def fragment(self) -> orjson.Fragment:
+        return orjson.Fragment(self._render(self._point))
 
 
 # -- the sequence the backend and adapters see -------------------------------------------

@@ -238,17 +238,37 @@ class Timeouts:
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
+class DeferredJSON:
+    """A value of a request body whose JSON text is made only when the body is encoded:
+    :func:`encode_json` writes :meth:`fragment` in its place. A sweep's circuits are made,
+    copied into the body and dropped one at a time instead of all existing at once."""
+
+    __slots__ = ()
+
+    def fragment(self) -> orjson.Fragment:
+        """The JSON text to write (pre-serialized, embedded verbatim)."""
+        raise NotImplementedError
+
+
+def _deferred(value: Any) -> orjson.Fragment:
+    """orjson's ``default`` hook: the text of a :class:`DeferredJSON`; nothing else."""
+    if isinstance(value, DeferredJSON):
+        return value.fragment()
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 def encode_json(body: Any) -> bytes:
     """A request's JSON body as the bytes sent (compact, UTF-8).
 
     orjson writes floats with the same shortest round-trip digits as ``json``/``repr``, about
     20x faster, which matters for payloads of thousands of angles (IQM circuits, sweeps);
     it also embeds :class:`orjson.Fragment` (JSON written beforehand) verbatim and writes
-    numpy numbers. It writes NaN and infinities as ``null``: circuits with non-finite angles
-    are refused before any body is built (``backend.validate``).
+    numpy numbers, and :class:`DeferredJSON` values as the text they make. It writes NaN and
+    infinities as ``null``: circuits with non-finite angles are refused before any body is
+    built (``backend.validate``).
     """
     try:
-        encoded = orjson.dumps(body, option=_JSON_OPTIONS)
+        encoded = orjson.dumps(body, default=_deferred, option=_JSON_OPTIONS)
     except orjson.JSONEncodeError as exc:
         raise MultiCloudError(
             f"the request body cannot be written as JSON ({exc}); pass plain numbers, "

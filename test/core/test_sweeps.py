@@ -29,7 +29,7 @@ from qiskit_multicloud.sweeps import (
     format_angles,
     texts,
 )
-from qiskit_multicloud.transport import encode_json
+from qiskit_multicloud.transport import DeferredJSON, encode_json
 from qiskit_multicloud.vendors.iqm.translate import CircuitTranslator
 from qiskit_multicloud.vendors.oqc import translate as oqc
 from qiskit_multicloud.vendors.oqtopus import translate as oqtopus
@@ -208,12 +208,22 @@ def test_iqm_renders_the_instructions_of_each_bound_circuit() -> None:
             bound = reference(circuit, sweep.values[point])
             if bound is None:
                 continue
-            assert isinstance(entry["instructions"], orjson.Fragment)
+            assert isinstance(entry["instructions"], DeferredJSON)
             bound.name = sweep.point_name(point)
             bound.metadata = {"point": point}
             expected = CircuitTranslator(names).translate(bound)
             assert _sent(entry) == json.dumps(expected), (number, point)
             assert encode_json(entry) == encode_json(expected), (number, point)
+
+
+def test_iqm_points_that_cannot_be_rendered_fail_before_the_body_is_encoded() -> None:
+    circuit = QuantumCircuit(1, 1)
+    circuit.r(T / Q, 0.5, 0)
+    circuit.measure(0, 0)
+    sweep = ParameterSweep(circuit, [[2.0, 1.0], [0.0, 1.0]])  # (q, t): q = 0 divides by zero
+    assert sweep.plan is not None and sweep.plan.usable.tolist() == [True, False]
+    with pytest.raises(ZeroDivisionError):  # what binding that point raises anyway
+        CircuitTranslator(["QB1"]).translate_all(SweepCircuits([sweep]))
 
 
 def test_json_numbers_parse_back_to_the_same_doubles() -> None:

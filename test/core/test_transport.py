@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 import pytest
 import requests
 import requests_mock as rm
@@ -13,14 +14,17 @@ from qiskit_multicloud.exceptions import (
     AuthenticationError,
     ConfigurationError,
     MalformedResponseError,
+    MultiCloudError,
     VendorAPIError,
     VendorConnectionError,
 )
 from qiskit_multicloud.transport import (
     Auth,
+    DeferredJSON,
     HeaderAuth,
     RetryPolicy,
     Transport,
+    encode_json,
     error_message_from_body,
 )
 
@@ -47,6 +51,35 @@ def test_get_sends_auth_header_and_decodes_json(requests_mock: rm.Mocker) -> Non
     assert sent.headers["X-Token"] == TOKEN
     assert sent.headers["User-Agent"].startswith("qiskit-multicloud/")
     assert sent.timeout == (10.0, 60.0)
+
+
+class _Made(DeferredJSON):
+    """Writes its JSON only when asked, and counts how often."""
+
+    __slots__ = ("made", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text, self.made = text, 0
+
+    def fragment(self) -> orjson.Fragment:
+        self.made += 1
+        return orjson.Fragment(self.text)
+
+
+def test_deferred_json_is_written_when_the_body_is_encoded(requests_mock: rm.Mocker) -> None:
+    requests_mock.post(f"{BASE}/jobs", json={"id": "j"})
+    transport, _ = make()
+    later = _Made('[{"name":"prx","args":{"angle":-0.0}}]')
+    body = {"circuits": [{"name": "c", "instructions": later}], "shots": 5}
+    assert later.made == 0
+    transport.json("POST", "/jobs", json=body)
+    assert later.made == 1  # once per request, not per attempt
+    sent = requests_mock.request_history[0]
+    assert sent.body == b'{"circuits":[{"name":"c","instructions":[{"name":"prx","args":' \
+        b'{"angle":-0.0}}]}],"shots":5}'
+    assert sent.headers["Content-Type"] == "application/json"
+    with pytest.raises(MultiCloudError, match="cannot be written as JSON"):
+        encode_json({"circuits": [object()]})
 
 
 def test_idempotent_request_retried_with_backoff_then_succeeds(requests_mock: rm.Mocker) -> None:

@@ -32,7 +32,7 @@ from qiskit.circuit import (
 )
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
-from ...sweeps import JSON, ParameterSweep, Placeholders, SweepCircuits
+from ...sweeps import ParameterSweep, Placeholders, SweepCircuits
 from ...types import CircuitLayout
 
 Instruction = dict[str, Any]
@@ -109,9 +109,9 @@ class CircuitTranslator:
     def translate_all(self, circuits: Sequence[QuantumCircuit]) -> list[dict[str, Any]]:
         """:meth:`translate` of every circuit; each sweep's structure translated once.
 
-        A sweep point's ``instructions`` are an :class:`orjson.Fragment`: that point's JSON
-        text, written from the sweep's template (parsed, it equals :meth:`translate` of the
-        bound circuit; the transport embeds it verbatim in the request body).
+        A sweep point's ``instructions`` are its JSON text, written from the sweep's template
+        when the transport encodes the request body (:meth:`ParameterSweep.json_texts`);
+        parsed, it equals :meth:`translate` of the bound circuit.
         """
         if not isinstance(circuits, SweepCircuits):
             return [self.translate(circuit) for circuit in circuits]
@@ -125,14 +125,16 @@ class CircuitTranslator:
 
     def _sweep(self, sweep: ParameterSweep, start: int, stop: int) -> list[dict[str, Any]]:
         """Points ``start:stop`` of a sweep, their instructions as JSON text."""
-        texts = sweep.texts(self._key, JSON, self._template, self._instructions_text)
+        texts = sweep.json_texts(
+            self._key, self._template, self._instructions_text, start, stop
+        )
         return [
             {
                 "name": sweep.point_name(point),
-                "instructions": orjson.Fragment(texts[point]),
+                "instructions": text,
                 "metadata": _jsonable(sweep.point_metadata(point)),
             }
-            for point in range(start, stop)
+            for point, text in zip(range(start, stop), texts, strict=True)
         ]
 
     @property

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import requests_mock as rm
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
@@ -24,6 +23,7 @@ from qiskit_multicloud.exceptions import (
     VendorAPIError,
 )
 from qiskit_multicloud.sweeps import STATS, SweepCircuits
+from qiskit_multicloud.transport import DeferredJSON
 from qiskit_multicloud.types import CircuitLayout
 from qiskit_multicloud.vendors.iqm.adapter import STATUS_MAP, IQMAdapter, IQMBackend
 from qiskit_multicloud.vendors.iqm.settings import IQMSettings, TokensFileAuth
@@ -591,7 +591,7 @@ def test_sweep_payload_equals_the_bound_one_and_is_sent(adapter: IQMAdapter) -> 
     assert STATS["rendered"] == len(sweep) and STATS["bound"] == 0
     expected = adapter.build_payload(device, bound_points(sweep), options)
     # each point's instructions are JSON text, embedded verbatim in the request body
-    assert all(isinstance(c["instructions"], orjson.Fragment) for c in payload["circuits"])
+    assert all(isinstance(c["instructions"], DeferredJSON) for c in payload["circuits"])
     assert [c["name"] for c in payload["circuits"]] == [c["name"] for c in expected["circuits"]]
     with rm.Mocker() as m:
         m.post(f"{URL}/api/v1/jobs/garnet/circuit", json=record("waiting"))
