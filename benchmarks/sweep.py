@@ -14,8 +14,9 @@ service reads from them).
 Workloads: ``hea`` gives every rotation angle its own parameter (a hardware-efficient
 ansatz: hundreds of distinct values per point); ``qaoa`` uses two parameters per layer in
 one-parameter expressions (``2*g``, ``-2*g``, ``2*b``, ``b/2``) shared by many gates;
-``mixed`` also uses ``g + b``, an expression of two parameters, which Qiskit itself
-evaluates per point (see :mod:`qiskit_multicloud.sweeps` on binding order).
+``mixed`` also uses ``g + b``, an expression of two parameters (computed with numpy where
+Qiskit's one-parameter-at-a-time binding is shown to evaluate the same tree; see
+:mod:`qiskit_multicloud.sweeps`).
 
 Usage::
 
