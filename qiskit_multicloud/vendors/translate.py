@@ -155,8 +155,45 @@ def format_angle(value: float, eps: float) -> str:
 _FRACTIONS_ARRAY = np.asarray(_FRACTION_VALUES)
 
 
+#: Buckets per unit of ratio in the table of :func:`_fraction_buckets` (1 MiB in all).
+_GRID_STEPS = 1 << 16
+#: Ratios from here on are checked by search alone.
+_GRID_END = 16
+#: Half-width around each fraction that the table marks; wider than any ``2 * eps`` used.
+_GRID_MARGIN = 1e-8
+
+
+@functools.cache
+def _fraction_buckets() -> NDArray[np.bool_]:
+    """True at each bucket of width ``1/_GRID_STEPS`` that lies within ``_GRID_MARGIN`` of
+    a fraction n/d (n, d <= 99); buckets are wider than two margins, so marking the buckets
+    of ``f - margin`` and ``f + margin`` covers the whole interval."""
+    grid = np.zeros(_GRID_END * _GRID_STEPS + 1, dtype=bool)
+    for shift in (-_GRID_MARGIN, _GRID_MARGIN):
+        index = np.floor((_FRACTIONS_ARRAY + shift) * _GRID_STEPS).astype(np.intp)
+        grid[index[(index >= 0) & (index < grid.size)]] = True
+    return grid
+
+
 def _near_any_fraction(ratio: NDArray[np.float64], eps: float) -> NDArray[np.bool_]:
-    """True where ``ratio`` may be within ``eps`` of a fraction n/d (n, d <= 99)."""
+    """True where ``ratio`` (>= 0) may be within ``eps`` of a fraction n/d (n, d <= 99).
+
+    A table lookup first (~0.5% of random ratios land in a marked bucket), then the exact
+    search for those candidates only: the search alone was ~12% of a sweep's client time.
+    """
+    if 2 * eps > _GRID_MARGIN:
+        return _near_by_search(ratio, eps)
+    inside = ratio < _GRID_END
+    bucket = (np.where(inside, ratio, 0.0) * _GRID_STEPS).astype(np.intp)
+    near: NDArray[np.bool_] = _fraction_buckets()[bucket] | ~inside
+    candidates = np.flatnonzero(near)
+    if candidates.size:
+        near[candidates] = _near_by_search(ratio[candidates], eps)
+    return near
+
+
+def _near_by_search(ratio: NDArray[np.float64], eps: float) -> NDArray[np.bool_]:
+    """:func:`_near_any_fraction` by binary search in the sorted fractions."""
     index = np.searchsorted(_FRACTIONS_ARRAY, ratio)
     low = _FRACTIONS_ARRAY[np.clip(index - 1, 0, len(_FRACTIONS_ARRAY) - 1)]
     high = _FRACTIONS_ARRAY[np.clip(index, 0, len(_FRACTIONS_ARRAY) - 1)]

@@ -116,6 +116,23 @@ def test_format_angles_matches_format_angle() -> None:
         assert format_angles(values, eps) == [format_angle(v, eps) for v in values.tolist()]
 
 
+def test_fraction_table_finds_what_the_search_finds() -> None:
+    """The bucket table only pre-selects: its answer equals the plain search everywhere,
+    at the fractions, just beside them, past the table's end and for random ratios."""
+    from qiskit_multicloud.vendors import translate
+
+    fractions = np.asarray(translate._FRACTION_VALUES)
+    rng = np.random.default_rng(4)
+    for ratio in (
+        np.abs(rng.uniform(-10, 10, 200_000)),
+        fractions, fractions + 1e-13, fractions - 1e-13, fractions + 3e-9, fractions - 3e-9,
+        fractions * (1 + 2**-52), np.array([0.0, 15.99999999999, 16.0, 17.5, 99.0, 1e20]),
+    ):
+        for eps in (1e-12, 1e-9, 1e-6):
+            found = translate._near_any_fraction(ratio, eps)
+            assert (found == translate._near_by_search(ratio, eps)).all()
+
+
 def test_format_angles_digits_are_repr_digits_across_the_double_range() -> None:
     """orjson writes the plain values: it must give repr's text for every double it writes
     (random bit patterns cover every exponent; uniform values cover typical angles)."""
