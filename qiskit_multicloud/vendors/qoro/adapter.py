@@ -171,13 +171,18 @@ def upload_bodies(
     one parametric template plus a row of values each (:func:`find_sweeps`), unless their
     bound form is smaller (many angles per circuit that the bound text writes short, e.g.
     ``pi/2``, or whose digits gzip packs as tight as a JSON row); the rest as bound
-    circuits. Every body's compact JSON stays under ``limit`` bytes. Labels are the
-    positions in ``circuits`` (:func:`circuit_label`).
+    circuits. Every body's compact JSON stays under ``limit`` bytes (a sweep whose template
+    or single row would not fit is sent bound). Labels are the positions in ``circuits``
+    (:func:`circuit_label`).
     """
     sweeps, single = find_sweeps(circuits) if templates else ([], list(range(len(circuits))))
     template_bodies: list[dict[str, Any]] = []
     for sweep in sweeps:
-        bodies = template_fragments(sweep, envelope, limit)
+        try:
+            bodies = template_fragments(sweep, envelope, limit)
+        except CircuitValidationError:  # the template or one row is over the limit
+            single += sweep.indices
+            continue
         if sum(len(wire_json(b)) for b in bodies) < _bound_estimate(circuits, sweep.indices):
             template_bodies += bodies
         else:
@@ -207,7 +212,8 @@ def template_fragments(
     ``"finalized": "false"``, the caller marks the job's last body.
 
     Raises:
-        CircuitValidationError: the template alone is larger than the limit.
+        CircuitValidationError: the template alone, or with one row, is larger than the
+            limit.
     """
     head = {
         "circuit_template": compress(sweep.template),
@@ -226,7 +232,15 @@ def template_fragments(
         {"label": circuit_label(index), "values": values}
         for index, values in zip(sweep.indices, sweep.values, strict=True)
     ]
-    groups = _pack([len(wire_json(row)) + 1 for row in rows], overhead, limit)
+    sizes = [len(wire_json(row)) + 1 for row in rows]
+    widest = max(sizes, default=0)
+    if overhead + widest > limit:
+        raise CircuitValidationError(
+            f"one row of values of the parametric template of circuits "
+            f"{sweep.indices[:3]}... makes a {overhead + widest}-byte upload, more than the "
+            f"Qoro limit of {limit} bytes per request; run with templates=False"
+        )
+    groups = _pack(sizes, overhead, limit)
     return [{**head, "parameter_sets": [rows[k] for k in group]} for group in groups]
 
 

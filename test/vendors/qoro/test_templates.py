@@ -18,6 +18,7 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qiskit_multicloud import MultiCloudProvider
 from qiskit_multicloud.config import Secret
+from qiskit_multicloud.exceptions import CircuitValidationError
 from qiskit_multicloud.primitives import Estimator, Sampler
 from qiskit_multicloud.sweeps import ParameterSweep, as_run_input
 from qiskit_multicloud.vendors.qoro.adapter import (
@@ -197,6 +198,27 @@ def test_large_sweeps_split_rows_and_repeat_the_template() -> None:
     assert labels[61:64] == ["Z", "10", "11"]
     finals = [b["finalized"] for b in upload_bodies(circuits[:3], {"mode": "append"}, True)]
     assert finals == ["true"]
+
+
+def test_a_row_over_the_limit_is_refused_and_the_sweep_goes_bound() -> None:
+    """Template plus one row over the limit: template_fragments refuses it (no body over
+    the limit is ever sent) and upload_bodies sends those circuits bound instead."""
+    circuits = bound()
+    (sweep,), _ = find_sweeps(circuits)
+    envelope = {"mode": "append", "shots": 10}
+    (whole,) = template_fragments(sweep, envelope)
+    head = len(wire_json({**whole, "parameter_sets": []}))
+    row = max(len(wire_json(r)) for r in whole["parameter_sets"]) + 1
+    one_bound = max(len(wire_json(upload_bodies([c], envelope, False)[0])) for c in circuits)
+    limit = max(head + row - 1, one_bound)
+    assert head + row > limit  # the template fits alone, not with a row
+    with pytest.raises(CircuitValidationError, match="one row of values"):
+        template_fragments(sweep, envelope, limit)
+    bodies = upload_bodies(circuits, envelope, True, limit)
+    assert all("circuits" in b and len(wire_json(b)) <= limit for b in bodies)
+    assert sorted(label for b in bodies for label in b["circuits"]) == sorted(
+        circuit_label(i) for i in range(len(circuits))
+    )
 
 
 def test_labels_are_short_unique_and_need_no_escaping() -> None:
