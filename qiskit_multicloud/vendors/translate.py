@@ -226,7 +226,8 @@ def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
     # repr writes an exponent below 1e-4 and from 1e16 on; format_angle's "#" form differs
     special = (size < 1e-4) | (size >= 1e16)
     special |= _near_any_fraction(size / math.pi, eps)
-    special |= _near_any_fraction(size * math.pi, eps)
+    with np.errstate(over="ignore"):  # size * pi is inf above ~5.7e307: not near a fraction
+        special |= _near_any_fraction(size * math.pi, eps)
     for power in _PI_POWERS:
         special |= np.abs(size - power) < 2 * eps
     for index in np.flatnonzero(special).tolist():

@@ -133,6 +133,7 @@ def test_fraction_table_finds_what_the_search_finds() -> None:
             assert (found == translate._near_by_search(ratio, eps)).all()
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no overflow warning for huge angles
 def test_format_angles_digits_are_repr_digits_across_the_double_range() -> None:
     """orjson writes the plain values: it must give repr's text for every double it writes
     (random bit patterns cover every exponent; uniform values cover typical angles)."""
