@@ -77,19 +77,10 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "RSUB": lambda a, b: b - a,
     "RDIV": lambda a, b: b / a,
 }
-_UNARY: dict[str, Callable[[Any], Any]] = {"ABS": np.abs}
 
 
 class _NotVectorizable(Exception):
     """The expression is evaluated by Qiskit per point instead."""
-
-
-def _operand(value: Any, columns: Mapping[Parameter, NDArray[np.float64]]) -> Any:
-    if isinstance(value, Parameter):
-        return columns[value]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _NotVectorizable(repr(value))
-    return value
 
 
 def _structure(expression: ParameterExpression) -> tuple[Any, ...]:
@@ -107,31 +98,30 @@ def _operand_key(value: Any) -> Any:
 def _vectorized(
     expression: ParameterExpression, columns: Mapping[Parameter, NDArray[np.float64]]
 ) -> NDArray[np.float64]:
-    """Values of ``expression`` for every point, in the order of Qiskit's expression tree."""
-    stack: list[Any] = []
-    for step in expression._qpy_replay:
-        name = str(step.op).rpartition(".")[2]
-        if name in _UNARY:
-            operand = stack.pop() if step.lhs is None else _operand(step.lhs, columns)
-            stack.append(_UNARY[name](operand))
-            continue
-        function = _BINARY.get(name)
-        if function is None:
-            raise _NotVectorizable(name)
-        rhs = stack.pop() if step.rhs is None else _operand(step.rhs, columns)
-        lhs = stack.pop() if step.lhs is None else _operand(step.lhs, columns)
-        divisor = rhs if name == "DIV" else lhs if name == "RDIV" else 1
-        if isinstance(divisor, np.ndarray):
-            # Qiskit does not divide by a symbolic value the way numpy does.
-            raise _NotVectorizable(name)
-        stack.append(function(lhs, rhs))
-    if len(stack) != 1:
-        raise _NotVectorizable("replay")
-    result = np.asarray(stack[0], dtype=np.float64)
+    """Values of a one-parameter expression for every point, in the order of Qiskit's
+    expression tree (:func:`_tree`)."""
+    result = np.asarray(_evaluate_tree(_tree(expression), columns), dtype=np.float64)
     if result.ndim == 0:
         raise _NotVectorizable("constant")
     return result
 
+
+def _evaluate_tree(node: _Tree, columns: Mapping[Parameter, NDArray[np.float64]]) -> Any:
+    """``node`` evaluated leaf to root on whole columns (``abs`` allowed, as Qiskit
+    evaluates it for one parameter; division by a parameter refused)."""
+    kind = node[0]
+    if kind == "p":
+        return columns[node[1]]
+    if kind == "c":
+        return node[1]
+    if kind == "ABS":
+        return np.abs(_evaluate_tree(node[1], columns))
+    lhs = _evaluate_tree(node[1], columns)
+    rhs = _evaluate_tree(node[2], columns)
+    if kind == "DIV" and isinstance(rhs, np.ndarray):
+        # Qiskit does not divide by a symbolic value the way numpy does.
+        raise _NotVectorizable(kind)
+    return _BINARY[kind](lhs, rhs)
 
 
 # -- expressions of several parameters -----------------------------------------------------
