@@ -105,12 +105,8 @@ QORO_OPTIONS: tuple[OptionSpec, ...] = (
 Observables: TypeAlias = str | SparsePauliOp | Sequence[SparsePauliOp]
 
 
-#: Headers of a request whose body is :func:`wire_json` text.
-JSON_HEADERS = {"Content-Type": "application/json"}
-
-
 def wire_json(body: Any) -> bytes:
-    """A request body's bytes as sent: compact JSON (the transport's encoder)."""
+    """A request body's bytes as the transport sends it (``json=``): compact JSON."""
     return encode_json(body)
 
 
@@ -331,8 +327,7 @@ class QoroAdapter(VendorAdapter):
             answer = self.transport.json(
                 "POST",
                 "job/init/",
-                data=wire_json(payload["init"]),
-                headers=JSON_HEADERS,
+                json=payload["init"],
                 idempotent=True,
             )
         except VendorAPIError as exc:
@@ -411,8 +406,7 @@ class QoroAdapter(VendorAdapter):
         return self.transport.request(
             "POST",
             f"job/{job_id}/add_circuits/",
-            data=wire_json(body),
-            headers=JSON_HEADERS,
+            json=body,
             idempotent=False,
             ok=ok,
         )
