@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 from qiskit import qasm2, qasm3
 from qiskit.circuit import (
@@ -28,6 +27,7 @@ from qiskit.qasm2 import export as qasm2_export
 from qiskit.qasm3 import exporter as qasm3_exporter
 
 from ..exceptions import CircuitValidationError
+from ..transport import encode_json
 
 
 def merge_registers(circuit: QuantumCircuit, name: str = "c") -> QuantumCircuit:
@@ -178,7 +178,7 @@ def _fraction_buckets() -> NDArray[np.bool_]:
 def _near_any_fraction(ratio: NDArray[np.float64], eps: float) -> NDArray[np.bool_]:
     """True where ``ratio`` (>= 0) may be within ``eps`` of a fraction n/d (n, d <= 99).
 
-    A table lookup first (~0.5% of random ratios land in a marked bucket), then the exact
+    A table lookup first (~5% of uniform random angles land in a marked bucket), then the exact
     search for those candidates only: the search alone was ~12% of a sweep's client time.
     """
     if 2 * eps > _GRID_MARGIN:
@@ -208,7 +208,7 @@ def json_numbers(values: NDArray[np.float64]) -> list[str]:
     flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
     if not flat.size:
         return []
-    return orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+    return encode_json(flat)[1:-1].decode().split(",")
 
 
 def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
@@ -219,7 +219,8 @@ def format_angles(values: NDArray[np.float64], eps: float) -> list[str]:
     The others are written by orjson: the same shortest round-trip digits as ``repr``
     (both print the shortest text that reads back as the same double, the closest such
     text), ~20x faster; the two differ only in how they write exponents, i.e. below 1e-4,
-    which is in the one-by-one set. ``test_translate`` compares them on millions of values.
+    which is in the one-by-one set. ``test/core/test_sweeps.py`` compares them on ~1.2 million
+    doubles.
     """
     texts = json_numbers(values)
     size = np.abs(values)

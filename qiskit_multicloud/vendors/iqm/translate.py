@@ -33,6 +33,7 @@ from qiskit.circuit import (
 
 from ...exceptions import CircuitValidationError, MalformedResponseError
 from ...sweeps import ParameterSweep, Placeholders, SweepCircuits
+from ...transport import encode_json
 from ...types import CircuitLayout
 
 Instruction = dict[str, Any]
@@ -149,11 +150,11 @@ class CircuitTranslator:
 
     def _template(self, circuit: QuantumCircuit, placeholders: Placeholders) -> str:
         """The instructions' JSON text with each placeholder written raw at its angle."""
-        return _json_text(self.translate(circuit, placeholders)["instructions"])
+        return encode_json(self.translate(circuit, placeholders)["instructions"]).decode()
 
     def _instructions_text(self, circuit: QuantumCircuit) -> str:
         """The instructions' JSON text of one bound circuit."""
-        return _json_text(self.translate(circuit)["instructions"])
+        return encode_json(self.translate(circuit)["instructions"]).decode()
 
     def translate(
         self, circuit: QuantumCircuit, placeholders: Placeholders | None = None
@@ -333,11 +334,6 @@ def _condition(op: IfElseOp, refusal: str) -> tuple[Clbit, int]:
         target = target[0]
     assert isinstance(target, Clbit)
     return target, int(value)
-
-
-def _json_text(value: Any) -> str:
-    """``value`` as compact JSON text, as the transport writes request bodies."""
-    return orjson.dumps(value).decode()
 
 
 def _jsonable(value: Any) -> Any:
