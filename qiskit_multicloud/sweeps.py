@@ -750,6 +750,10 @@ class SweepCircuits(Sequence[QuantumCircuit]):
         """The plain circuits and sweep slices, in order."""
         return list(self._parts)
 
+    def indexed_parts(self) -> list[tuple[int, Part]]:
+        """Each part with the run index of its first circuit."""
+        return list(zip(self._starts, self._parts, strict=False))
+
     def __len__(self) -> int:
         return self._starts[-1]
 

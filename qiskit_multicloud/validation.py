@@ -69,16 +69,12 @@ def _structures(
         yield from ((index, circuit, False) for index, circuit in enumerate(circuits))
         return
     seen: set[int] = set()
-    index = 0
-    for part in circuits.parts():
+    for index, part in circuits.indexed_parts():
         if isinstance(part, QuantumCircuit):
             yield index, part, False
-            index += 1
-            continue
-        if id(part.sweep) not in seen:
+        elif id(part.sweep) not in seen:
             seen.add(id(part.sweep))
             yield index, part.sweep.circuit, True
-        index += len(part)
 
 
 _Supported = tuple[frozenset[str], frozenset[str], set[tuple[str, tuple[int, ...]]]]

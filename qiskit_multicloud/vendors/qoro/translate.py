@@ -177,31 +177,26 @@ def _structures(
     if not isinstance(circuits, SweepCircuits):
         yield from enumerate(map(_structure, circuits))
         return
-    index = 0
-    for part in circuits.parts():
+    for index, part in circuits.indexed_parts():
         if isinstance(part, QuantumCircuit):
             yield index, _structure(part)
-            index += 1
             continue
         sweep, plan = part.sweep, part.sweep.plan
         points = range(part.start, part.stop)
-        usable = [p for p in points if plan is not None and plan.usable[p]]
-        first = _structure(sweep.bound(usable[0])) if usable and plan is not None else None
-        if first is None or plan is None:
-            usable = []
-        else:
+        first_usable = next((p for p in points if plan is not None and plan.usable[p]), None)
+        first = None if first_usable is None else _structure(sweep.bound(first_usable))
+        if first is not None and plan is not None:
             offsets = np.cumsum([0] + [len(i.params) for i in sweep.circuit.data])
             flat = [int(offsets[position]) + slot for position, slot in plan.slots]
             angles = np.array(first[1], dtype=float)
             values = plan.values[:, plan.columns]
         for number, point in enumerate(points):
-            if first is not None and point in usable:
+            if first is not None and plan is not None and plan.usable[point]:
                 row = angles.copy()
                 row[flat] = values[point]
                 yield index + number, (first[0], row)
             else:
                 yield index + number, _structure(sweep.bound(point))
-        index += len(part)
 
 
 def find_sweeps(circuits: Sequence[QuantumCircuit]) -> tuple[list[Sweep], list[int]]:
@@ -243,14 +238,10 @@ def _parameter_values(circuits: Sequence[QuantumCircuit]) -> dict[int, tuple[int
     if not isinstance(circuits, SweepCircuits):
         return {}
     found: dict[int, tuple[int, Any]] = {}
-    index = 0
-    for part in circuits.parts():
-        if isinstance(part, QuantumCircuit):
-            index += 1
-            continue
-        for number, point in enumerate(range(part.start, part.stop)):
-            found[index + number] = (id(part.sweep), part.sweep.values[point])
-        index += len(part)
+    for index, part in circuits.indexed_parts():
+        if not isinstance(part, QuantumCircuit):
+            for number, point in enumerate(range(part.start, part.stop)):
+                found[index + number] = (id(part.sweep), part.sweep.values[point])
     return found
 
 
