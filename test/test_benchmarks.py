@@ -13,18 +13,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
 
+def run_benchmark(script: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """``python benchmarks/<script> args...`` from the repository root; it must succeed."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
 @pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
 def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "latest.json"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "all", "--skip-sdk", "--vendors", "oqc,iqm",
-         "--circuits", "2", "--shots", "20", "--rtt", "0,0.01", "--e2e-repeat", "2",
-         "--large", "3", "--qubits", "5",
-         "--depths", "4", "--repeat", "1", "--output", str(output)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    proc = run_benchmark(
+        "run.py", "all", "--skip-sdk", "--vendors", "oqc,iqm",
+        "--circuits", "2", "--shots", "20", "--rtt", "0,0.01", "--e2e-repeat", "2",
+        "--large", "3", "--qubits", "5", "--depths", "4", "--repeat", "1",
+        "--output", str(output),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(output.read_text())
     assert set(data) >= {"machine", "overhead", "e2e", "large", "target", "polling"}
     assert data["e2e"]["0ms"]["oqc"]["ours"]["ok"] and data["e2e"]["0ms"]["iqm"]["ours"]["ok"]
@@ -44,13 +52,10 @@ def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
 def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "qoro_sweep.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "qoro_sweep.py"), "--points", "6",
-         "--cases", "ring-3,sk-4,hea-3x2-kall", "--e2e", "ring-3", "--shots", "10",
-         "--out", str(output)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    proc = run_benchmark(
+        "qoro_sweep.py", "--points", "6", "--cases", "ring-3,sk-4,hea-3x2-kall",
+        "--e2e", "ring-3", "--shots", "10", "--out", str(output),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     ring, sk, many = json.loads(output.read_text())["rows"]
     assert ring["after"]["bytes_uploaded"] < ring["before"]["bytes_uploaded"]
     assert ring["after"]["wall_s"] > 0 and "wall_s" not in sk["after"]
@@ -63,22 +68,17 @@ def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
 def test_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "sweep.json"
-    script = ROOT / "benchmarks" / "sweep.py"
-    proc = subprocess.run(
-        [sys.executable, str(script), "--vendors", "oqc,iqm", "--points", "3", "--qubits", "4",
-         "--depth", "4", "--repeat", "1", "--output", str(output)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    run_benchmark(
+        "sweep.py", "--vendors", "oqc,iqm", "--points", "3", "--qubits", "4",
+        "--depth", "4", "--repeat", "1", "--output", str(output),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads(output.read_text())["sweep"]["iqm"]["rows"]
     assert {row["workload"] for row in rows} == {"hea", "qaoa", "mixed"}
     assert all(row["identical_payloads"] and row["rendered_points"] == 3 for row in rows)
-    proc = subprocess.run(
-        [sys.executable, str(script), "--parallel", "--circuits", "4", "--qubits", "4",
-         "--depth", "4", "--output", str(output)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    run_benchmark(
+        "sweep.py", "--parallel", "--circuits", "4", "--qubits", "4", "--depth", "4",
+        "--output", str(output),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(output.read_text())["parallel"]["circuits"] == 4
 
 
@@ -86,12 +86,10 @@ def test_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
 def test_cli_backends_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "cli_backends.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "cli_backends.py"), "--latency", "0",
-         "--runs", "1", "--refresh-runs", "1", "--output", str(output)],
-        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    run_benchmark(
+        "cli_backends.py", "--latency", "0", "--runs", "1", "--refresh-runs", "1",
+        "--output", str(output), timeout=180,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(output.read_text())
     assert data["rows"] == 14 and data["repeat_imports_qiskit"] is False
     assert {"first_s", "repeat_median_s", "refresh_median_s", "goal_met"} <= set(data)
