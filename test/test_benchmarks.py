@@ -12,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
+pytestmark = pytest.mark.skipif(
+    not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist"
+)
+
 
 def run_benchmark(script: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
     """``python benchmarks/<script> args...`` from the repository root; it must succeed."""
@@ -23,7 +27,6 @@ def run_benchmark(script: str, *args: str, timeout: int = 120) -> subprocess.Com
     return proc
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
 def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "latest.json"
@@ -48,7 +51,6 @@ def test_benchmark_script_runs_every_part_on_tiny_sizes(tmp_path: Path) -> None:
     assert "| vendor |" in proc.stdout
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
 def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "qoro_sweep.json"
@@ -64,7 +66,6 @@ def test_qoro_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "| case |" in proc.stdout
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
 def test_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "sweep.json"
@@ -82,7 +83,6 @@ def test_sweep_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert json.loads(output.read_text())["parallel"]["circuits"] == 4
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
 def test_cli_backends_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     pytest.importorskip("werkzeug")
     output = tmp_path / "cli_backends.json"
@@ -95,7 +95,6 @@ def test_cli_backends_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert {"first_s", "repeat_median_s", "refresh_median_s", "goal_met"} <= set(data)
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped in the sdist")
 def test_e2e_repeats_report_the_median_run_and_paired_ratios(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
